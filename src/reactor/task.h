@@ -1,0 +1,156 @@
+// C++20 coroutines for straight-line handlers on the reactor's one thread. A Task starts when
+// awaited (or spawned) and resumes its awaiter when done. A Wait call is a suspended Task,
+// not a blocked thread.
+//
+// Rule (GCC 12): never write a capturing lambda as a coroutine; its captures die with the
+// lambda object. Use functions or member functions with by-value parameters.
+#pragma once
+
+#include <coroutine>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <utility>
+
+namespace shim {
+
+template <class T>
+class Task;
+
+namespace detail {
+
+template <class Promise>
+struct FinalAwaiter {
+  bool await_ready() noexcept { return false; }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> h) noexcept {
+    auto next = h.promise().continuation;
+    return next ? next : std::noop_coroutine();
+  }
+  void await_resume() noexcept {}
+};
+
+struct PromiseBase {
+  std::coroutine_handle<> continuation;
+  std::exception_ptr exception;
+  std::suspend_always initial_suspend() noexcept { return {}; }
+  void unhandled_exception() { exception = std::current_exception(); }
+};
+
+}  // namespace detail
+
+template <class T = void>
+class [[nodiscard]] Task {
+ public:
+  struct promise_type : detail::PromiseBase {
+    std::optional<T> value;
+    Task get_return_object() { return Task(Handle::from_promise(*this)); }
+    detail::FinalAwaiter<promise_type> final_suspend() noexcept { return {}; }
+    template <class U>
+    void return_value(U&& v) {
+      value.emplace(std::forward<U>(v));
+    }
+  };
+  using Handle = std::coroutine_handle<promise_type>;
+
+  Task(Task&& other) noexcept : h_(std::exchange(other.h_, {})) {}
+  Task& operator=(Task&& other) noexcept {
+    if (this != &other) {
+      if (h_) h_.destroy();
+      h_ = std::exchange(other.h_, {});
+    }
+    return *this;
+  }
+  ~Task() {
+    if (h_) h_.destroy();
+  }
+
+  bool await_ready() const noexcept { return false; }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiter) noexcept {
+    h_.promise().continuation = awaiter;
+    return h_;
+  }
+  T await_resume() {
+    if (h_.promise().exception) std::rethrow_exception(h_.promise().exception);
+    return std::move(*h_.promise().value);
+  }
+
+ private:
+  explicit Task(Handle h) : h_(h) {}
+  Handle h_;
+};
+
+template <>
+class [[nodiscard]] Task<void> {
+ public:
+  struct promise_type : detail::PromiseBase {
+    Task get_return_object() { return Task(Handle::from_promise(*this)); }
+    detail::FinalAwaiter<promise_type> final_suspend() noexcept { return {}; }
+    void return_void() {}
+  };
+  using Handle = std::coroutine_handle<promise_type>;
+
+  Task(Task&& other) noexcept : h_(std::exchange(other.h_, {})) {}
+  Task& operator=(Task&& other) noexcept {
+    if (this != &other) {
+      if (h_) h_.destroy();
+      h_ = std::exchange(other.h_, {});
+    }
+    return *this;
+  }
+  ~Task() {
+    if (h_) h_.destroy();
+  }
+
+  bool await_ready() const noexcept { return false; }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiter) noexcept {
+    h_.promise().continuation = awaiter;
+    return h_;
+  }
+  void await_resume() {
+    if (h_.promise().exception) std::rethrow_exception(h_.promise().exception);
+  }
+
+ private:
+  explicit Task(Handle h) : h_(h) {}
+  Handle h_;
+};
+
+// Runs `task` to completion in the background; the frame frees itself. An escaping exception
+// is a bug: it is logged, never propagated into the reactor.
+void spawn(Task<void> task);
+
+// A value delivered once, from a callback, to at most one awaiting coroutine. Copies share
+// the same slot, so the producer keeps one and the consumer awaits another.
+template <class T>
+class Oneshot {
+ public:
+  Oneshot() : state_(std::make_shared<State>()) {}
+
+  // Later calls are ignored: the first outcome wins (an exit beats a timeout, or vice versa).
+  void set(T value) const {
+    if (state_->value) return;
+    state_->value.emplace(std::move(value));
+    if (auto waiter = std::exchange(state_->waiter, {})) waiter.resume();
+  }
+  bool ready() const { return state_->value.has_value(); }
+  const T& peek() const { return *state_->value; }
+
+  auto operator co_await() const {
+    struct Awaiter {
+      std::shared_ptr<State> state;
+      bool await_ready() const noexcept { return state->value.has_value(); }
+      void await_suspend(std::coroutine_handle<> h) noexcept { state->waiter = h; }
+      T await_resume() { return *state->value; }
+    };
+    return Awaiter{state_};
+  }
+
+ private:
+  struct State {
+    std::optional<T> value;
+    std::coroutine_handle<> waiter;
+  };
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace shim
