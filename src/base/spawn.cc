@@ -1,8 +1,8 @@
 #include "base/spawn.h"
 
 #include <fcntl.h>
-#include <spawn.h>
 #include <signal.h>
+#include <spawn.h>
 
 #include "base/strings.h"
 
@@ -57,6 +57,8 @@ Result<pid_t> spawn_process(const SpawnOptions& options) {
   actions.stdio(options.stdin_fd, 0);
   actions.stdio(options.stdout_fd, 1);
   actions.stdio(options.stderr_fd, 2);
+  for (auto [fd, target] : options.extra_fds)
+    posix_spawn_file_actions_adddup2(actions.get(), fd, target);
   if (!options.cwd.empty()) {
     posix_spawn_file_actions_addchdir_np(actions.get(), options.cwd.c_str());
   }
