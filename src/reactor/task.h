@@ -8,9 +8,11 @@
 
 #include <coroutine>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <utility>
+#include <vector>
 
 namespace shim {
 
@@ -119,8 +121,9 @@ class [[nodiscard]] Task<void> {
 // is a bug: it is logged, never propagated into the reactor.
 void spawn(Task<void> task);
 
-// A value delivered once, from a callback, to at most one awaiting coroutine. Copies share
-// the same slot, so the producer keeps one and the consumer awaits another.
+// A value delivered once, from a callback, to every coroutine awaiting it (several Wait calls
+// may park on one exit). Copies share the same slot, so the producer keeps one and consumers
+// await others.
 template <class T>
 class Oneshot {
  public:
@@ -130,16 +133,30 @@ class Oneshot {
   void set(T value) const {
     if (state_->value) return;
     state_->value.emplace(std::move(value));
-    if (auto waiter = std::exchange(state_->waiter, {})) waiter.resume();
+    // Keep the state alive even if a resumed waiter drops the last other copy.
+    auto keep = state_;
+    auto waiters = std::move(keep->waiters);
+    auto callbacks = std::move(keep->callbacks);
+    for (auto& callback : callbacks) callback(*keep->value);
+    for (auto waiter : waiters) waiter.resume();
   }
   bool ready() const { return state_->value.has_value(); }
   const T& peek() const { return *state_->value; }
+
+  // Runs `callback` with the value once it is set (at once if it already is).
+  void then(std::function<void(const T&)> callback) const {
+    if (state_->value) {
+      callback(*state_->value);
+    } else {
+      state_->callbacks.push_back(std::move(callback));
+    }
+  }
 
   auto operator co_await() const {
     struct Awaiter {
       std::shared_ptr<State> state;
       bool await_ready() const noexcept { return state->value.has_value(); }
-      void await_suspend(std::coroutine_handle<> h) noexcept { state->waiter = h; }
+      void await_suspend(std::coroutine_handle<> h) { state->waiters.push_back(h); }
       T await_resume() { return *state->value; }
     };
     return Awaiter{state_};
@@ -148,7 +165,8 @@ class Oneshot {
  private:
   struct State {
     std::optional<T> value;
-    std::coroutine_handle<> waiter;
+    std::vector<std::coroutine_handle<>> waiters;
+    std::vector<std::function<void(const T&)>> callbacks;
   };
   std::shared_ptr<State> state_;
 };
