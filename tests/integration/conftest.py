@@ -1,0 +1,63 @@
+"""pytest fixtures for the integration tests: see harness.py for the machinery.
+
+    rootfs      (session)  Path of a busybox rootfs, built once.
+    shim_binary (session)  Path of the shim under test; FAILS the test if missing.
+    containerd  (module)   a started harness.Containerd; on teardown asserts that
+                           nothing leaked, then stops it.
+    shim_toml   (module)   Path of the shim's TOML (network = "none").
+    ns          (function) a namespace unique to the test.
+    cd          (function) containerd bound to `ns`: cd.ctr(...), cd.run_container(...).
+"""
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def shim_binary():
+    path = harness.shim_binary()
+    # A missing binary is a failure, never a skip: CI must not go green without it.
+    if not path.is_file():
+        pytest.fail(f"shim binary not found: {path} (build it, or set SHIM_BINARY)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def rootfs():
+    with tempfile.TemporaryDirectory(prefix="shimtest-rootfs-") as tmp:
+        yield harness.build_busybox_rootfs(Path(tmp) / "rootfs")
+
+
+@pytest.fixture(scope="module")
+def containerd(shim_binary, rootfs):
+    cd = harness.Containerd(shim=shim_binary, rootfs=rootfs)
+    cd.start()
+    try:
+        yield cd
+        # Every test's containers are gone by now (ctr run --rm): what remains leaked.
+        leaks = cd.leftovers()
+    finally:
+        cd.stop()
+    assert leaks == [], "leaked by the tests of this module:\n" + "\n".join(leaks)
+
+
+@pytest.fixture(scope="module")
+def shim_toml(containerd):
+    return containerd.shim_toml
+
+
+@pytest.fixture
+def ns(containerd, request):
+    return containerd.new_namespace(request.node.name)
+
+
+@pytest.fixture
+def cd(containerd, ns):
+    return containerd.bound(ns)
