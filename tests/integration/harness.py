@@ -6,11 +6,12 @@ are in shared/DESIGN.md §4 and §4b.
 
 Everything an instance creates carries its random token: the temp dir is
 /tmp/shimtest-<token>, every namespace ends in -<token>. Any process whose command
-line or environment mentions the token is ours (the shim gets the grpc address and
-TTRPC_ADDRESS; runsc gets bundle paths under our state dir and runsc roots named
-after our namespace), so cleanup never touches anybody else's processes.
+line, environment or cgroup mentions "-<token>" is ours (the shim gets the grpc
+address and TTRPC_ADDRESS; runsc-sandbox/-gofer get bundle paths under our state
+dir and, like container processes, live in cgroup /<ns>/<id>), so cleanup never
+touches anybody else's processes.
 
-    python3 tests/integration/harness.py demo [--shim PATH] [--keep-log]
+    /usr/bin/python3 tests/integration/harness.py demo [--shim PATH] [--runtime R] [--log]
 """
 
 import argparse
