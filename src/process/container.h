@@ -1,0 +1,30 @@
+// A container: its bundle, its runsc driver, its init process and its execs.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "process/process.h"
+#include "runsc/runsc.h"
+
+namespace shim {
+
+struct Container {
+  std::string id;
+  std::string bundle;
+  std::string ns;
+  std::string rootfs;        // <bundle>/rootfs when the shim mounted it, else empty
+  std::unique_ptr<Runsc> runsc;
+  std::shared_ptr<Process> init;
+  std::map<std::string, std::shared_ptr<Process>> execs;
+
+  // The init or an exec; nullptr when unknown.
+  std::shared_ptr<Process> find(const std::string& exec_id) const {
+    if (exec_id.empty()) return init;
+    auto it = execs.find(exec_id);
+    return it == execs.end() ? nullptr : it->second;
+  }
+};
+
+}  // namespace shim
