@@ -1,0 +1,253 @@
+#include "runsc/runsc.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "base/file.h"
+#include "base/log.h"
+#include "base/strings.h"
+#include "base/unique_fd.h"
+#include "runsc/argv.h"
+
+namespace shim {
+namespace {
+
+// log.json is small (errors only without --debug), but never read an unbounded amount.
+constexpr off_t kMaxLogRead = 1 << 20;
+constexpr off_t kMaxStderrRead = 64 << 10;
+
+off_t file_size(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? st.st_size : 0;
+}
+
+// The tail of a file from `offset` on (at most `max` bytes, the newest ones).
+std::string read_from(int fd, off_t offset, off_t max) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || st.st_size <= offset) return {};
+  off_t begin = std::max(offset, st.st_size - max);
+  std::string out(static_cast<size_t>(st.st_size - begin), '\0');
+  size_t got = 0;
+  while (got < out.size()) {
+    ssize_t n = ::pread(fd, out.data() + got, out.size() - got, begin + static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  out.resize(got);
+  return out;
+}
+
+std::string read_log_since(const std::string& path, off_t offset) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  return fd ? read_from(fd.get(), offset, kMaxLogRead) : std::string();
+}
+
+// runsc repeats its error on stderr, and a Go panic only goes there: its "panic: ..." line,
+// or else the last line, is the fallback when log.json says nothing.
+std::string stderr_message(std::string_view text) {
+  std::string_view last;
+  for (std::string_view line : split(text, '\n')) {
+    line = trim(line);
+    if (line.starts_with("panic: ")) return std::string(line);
+    if (!line.empty()) last = line;
+  }
+  return std::string(last);
+}
+
+std::string seconds_text(std::chrono::milliseconds d) {
+  auto ms = d.count();
+  if (ms % 1000 == 0) return str_cat(ms / 1000, "s");
+  std::string frac = str_cat(1000 + ms % 1000).substr(1);  // zero-padded to 3 digits
+  while (frac.ends_with('0')) frac.pop_back();
+  return str_cat(ms / 1000, ".", frac, "s");
+}
+
+Result<pid_t> read_pid_file(const std::string& path) {
+  auto text = read_file(path);
+  // Internal, not NotFound: a missing pid file is runsc misbehaving, not a missing container.
+  if (!text) return Error(Code::kInternal, text.error().message());
+  pid_t pid = 0;
+  if (!parse_int(trim(*text), pid) || pid <= 0) {
+    return Error(Code::kInternal, str_cat("pid file ", path, ": not a pid: \"", *text, "\""));
+  }
+  return pid;
+}
+
+}  // namespace
+
+Runsc::Runsc(CommandRunner& runner, ShimConfig config, std::string state_root, std::string log_path,
+             RunscTimeouts timeouts)
+    : runner_(runner),
+      config_(std::move(config)),
+      state_root_(std::move(state_root)),
+      log_path_(std::move(log_path)),
+      timeouts_(timeouts) {}
+
+Result<Runsc> Runsc::for_sandbox(CommandRunner& runner, ShimConfig config, std::string_view ns,
+                                 std::string_view sandbox_id, std::string_view bundle,
+                                 RunscTimeouts timeouts) {
+  auto root = runsc_argv::sandbox_state_root(config, ns, sandbox_id);
+  SHIM_TRY(root);
+  std::string log = str_cat(bundle, "/log.json");
+  return Runsc(runner, std::move(config), std::move(*root), std::move(log), timeouts);
+}
+
+Result<void> Runsc::ensure_state_root() {
+  if (state_root_ready_) return ok();
+  // mkdir -p, each new level 0711: runsc's state files stay private, paths stay traversable.
+  for (size_t pos = 1; pos <= state_root_.size(); ++pos) {
+    if (pos != state_root_.size() && state_root_[pos] != '/') continue;
+    std::string dir = state_root_.substr(0, pos);
+    if (::mkdir(dir.c_str(), 0711) != 0 && errno != EEXIST) {
+      return errno_error(str_cat("create runsc root ", dir));
+    }
+  }
+  state_root_ready_ = true;
+  return ok();
+}
+
+Task<Result<std::string>> Runsc::run(Call call) {
+  std::string context = str_cat("runsc ", call.name);
+  if (auto r = ensure_state_root(); !r) co_return std::move(r).error().wrap(context);
+
+  CommandOptions options;
+  options.spawn.argv = runsc_argv::full(config_, state_root_, log_path_, std::move(call.args));
+  options.spawn.stdin_fd = call.stdio.in;
+  options.spawn.stdout_fd = call.stdio.out;
+  options.spawn.stderr_fd = call.stdio.err;
+  options.timeout = call.timeout;
+  options.capture_stdout = call.capture_stdout;
+  UniqueFd stderr_fd;
+  if (call.capture_stderr) {
+    stderr_fd.reset(::memfd_create("runsc-stderr", MFD_CLOEXEC));
+    if (stderr_fd) options.spawn.stderr_fd = stderr_fd.get();
+  }
+  // Only errors written during this call are this call's.
+  const off_t log_offset = file_size(log_path_);
+  log::debug("exec ", join_argv(options.spawn.argv));
+
+  auto result = co_await runner_.run(std::move(options));
+  // Failing to start runsc at all (a wrong binary_name) is our fault, never "not found".
+  if (!result) co_return Error(Code::kInternal, result.error().message()).wrap(context);
+  if (result->timed_out) {
+    co_return Error(Code::kDeadlineExceeded,
+                    str_cat(context, " timed out after ", seconds_text(call.timeout)));
+  }
+  if (result->exit.code != 0) {
+    std::string message = last_error_message(read_log_since(log_path_, log_offset));
+    if (message.empty() && stderr_fd) {
+      message = stderr_message(read_from(stderr_fd.get(), 0, kMaxStderrRead));
+    }
+    if (message.empty()) message = str_cat("exit status ", result->exit.code);
+    Code code = classify_runsc_error(message);
+    co_return Error(code, str_cat(context, ": ", message));
+  }
+  co_return std::move(result->stdout_data);
+}
+
+Task<Result<void>> Runsc::run_status(Call call) {
+  auto done = co_await run(std::move(call));
+  if (!done) co_return std::move(done).error();
+  co_return ok();
+}
+
+Task<Result<pid_t>> Runsc::create(std::string id, std::string bundle, std::string pid_file,
+                                  RunscStdio stdio, std::string console_socket) {
+  Call call{"create", runsc_argv::create(id, bundle, pid_file, console_socket), timeouts_.slow,
+            stdio};
+  call.capture_stderr = false;  // the container's stderr
+  auto done = co_await run(std::move(call));
+  if (!done) co_return std::move(done).error();
+  auto pid = read_pid_file(pid_file);
+  if (!pid) co_return std::move(pid).error().wrap("runsc create");
+  co_return *pid;
+}
+
+Task<Result<void>> Runsc::start(std::string id) {
+  Call call{"start", runsc_argv::start(id), timeouts_.medium, {}};
+  co_return co_await run_status(std::move(call));
+}
+
+Task<Result<RunscState>> Runsc::state(std::string id) {
+  Call call{"state", runsc_argv::state(id), timeouts_.quick, {}};
+  call.capture_stdout = true;
+  auto out = co_await run(std::move(call));
+  if (!out) co_return std::move(out).error();
+  co_return parse_runsc_state(*out);
+}
+
+Task<Result<void>> Runsc::kill(std::string id, int signal, bool all, std::optional<pid_t> pid) {
+  Call call{"kill", runsc_argv::kill(id, signal, all, pid), timeouts_.quick, {}};
+  co_return co_await run_status(std::move(call));
+}
+
+Task<Result<void>> Runsc::remove(std::string id, bool force) {
+  Call call{"delete", runsc_argv::remove(id, force), timeouts_.medium, {}};
+  co_return co_await run_status(std::move(call));
+}
+
+Task<Result<std::vector<pid_t>>> Runsc::ps(std::string id) {
+  Call call{"ps", runsc_argv::ps(id), timeouts_.quick, {}};
+  call.capture_stdout = true;
+  auto out = co_await run(std::move(call));
+  if (!out) co_return std::move(out).error();
+  co_return parse_runsc_ps(*out);
+}
+
+Task<Result<void>> Runsc::pause(std::string id) {
+  Call call{"pause", runsc_argv::pause(id), timeouts_.quick, {}};
+  co_return co_await run_status(std::move(call));
+}
+
+Task<Result<void>> Runsc::resume(std::string id) {
+  Call call{"resume", runsc_argv::resume(id), timeouts_.quick, {}};
+  co_return co_await run_status(std::move(call));
+}
+
+Task<Result<RunscExecPids>> Runsc::exec(std::string id, std::string process_json,
+                                        std::string pid_file, std::string internal_pid_file,
+                                        RunscStdio stdio, std::string console_socket) {
+  Call call{"exec", runsc_argv::exec(id, process_json, pid_file, internal_pid_file, console_socket),
+            timeouts_.medium, stdio};
+  call.capture_stderr = false;  // the exec'd process's stderr
+  auto done = co_await run(std::move(call));
+  if (!done) co_return std::move(done).error();
+  auto waiter = read_pid_file(pid_file);
+  if (!waiter) co_return std::move(waiter).error().wrap("runsc exec");
+  auto internal = read_pid_file(internal_pid_file);
+  if (!internal) co_return std::move(internal).error().wrap("runsc exec");
+  co_return RunscExecPids{*waiter, *internal};
+}
+
+Task<Result<void>> Runsc::checkpoint(std::string id, std::string image_path, bool leave_running) {
+  Call call{
+      "checkpoint", runsc_argv::checkpoint(id, image_path, leave_running), timeouts_.slow, {}};
+  co_return co_await run_status(std::move(call));
+}
+
+Task<Result<pid_t>> Runsc::restore(std::string id, std::string bundle, std::string image_path,
+                                   std::string pid_file, RunscStdio stdio,
+                                   std::string console_socket) {
+  Call call{"restore", runsc_argv::restore(id, bundle, image_path, pid_file, console_socket),
+            timeouts_.slow, stdio};
+  call.capture_stderr = false;  // the container's stderr
+  auto done = co_await run(std::move(call));
+  if (!done) co_return std::move(done).error();
+  auto pid = read_pid_file(pid_file);
+  if (!pid) co_return std::move(pid).error().wrap("runsc restore");
+  co_return *pid;
+}
+
+Task<Result<std::string>> Runsc::events_stats(std::string id) {
+  Call call{"events", runsc_argv::events_stats(id), timeouts_.quick, {}};
+  call.capture_stdout = true;
+  co_return co_await run(std::move(call));
+}
+
+}  // namespace shim
