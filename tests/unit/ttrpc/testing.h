@@ -49,6 +49,18 @@ Task<void> store_result(Task<T> task, std::shared_ptr<std::optional<T>> out) {
   out->emplace(co_await std::move(task));
 }
 
+inline Task<void> store_done(Task<void> task, std::shared_ptr<std::optional<bool>> out) {
+  co_await std::move(task);
+  out->emplace(true);
+}
+
+// Starts `task` now; the returned slot fills when it finishes.
+inline std::shared_ptr<std::optional<bool>> start(Task<void> task) {
+  auto out = std::make_shared<std::optional<bool>>();
+  spawn(store_done(std::move(task), out));
+  return out;
+}
+
 // Starts `task` now; the returned slot fills when it finishes.
 template <class T>
 std::shared_ptr<std::optional<T>> start(Task<T> task) {
