@@ -1,0 +1,50 @@
+// The terminal side of a process: the unix socket runsc's --console-socket connects to, the pty
+// master it sends back (SCM_RIGHTS), and window size changes on that master.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+#include "io/readable_wait.h"
+#include "reactor/reactor.h"
+#include "reactor/task.h"
+
+namespace shim::io {
+
+class ConsoleSocket {
+ public:
+  // Listens in a fresh private (0700) directory under $TMPDIR, or else under
+  // /run/containerd/runsc-console, or else /tmp.
+  static Result<std::unique_ptr<ConsoleSocket>> create(Reactor& reactor);
+  // Closes the sockets and removes the directory.
+  ~ConsoleSocket();
+
+  const std::string& path() const { return path_; }
+
+  // Accepts runsc's connection and reads the pty master from it (non-blocking, CLOEXEC).
+  // runsc connects and sends while `runsc create`/`exec` runs; the kernel queues both, so this
+  // is called afterwards. Do not destroy the socket while this is pending.
+  Task<Result<UniqueFd>> receive_master(std::chrono::milliseconds timeout);
+
+ private:
+  ConsoleSocket(Reactor& reactor, std::string dir, std::string path, UniqueFd listener)
+      : wait_(reactor),
+        dir_(std::move(dir)),
+        path_(std::move(path)),
+        listener_(std::move(listener)) {}
+
+  ReadableWait wait_;
+  std::string dir_;
+  std::string path_;
+  UniqueFd listener_;
+  UniqueFd conn_;
+};
+
+// TIOCSWINSZ on a pty master.
+Result<void> set_window_size(int master, uint32_t width, uint32_t height);
+
+}  // namespace shim::io

@@ -1,0 +1,192 @@
+#include "io/copier.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/log.h"
+
+namespace shim::io {
+namespace {
+
+constexpr size_t kSpliceChunk = 1 << 20;
+constexpr size_t kBufferSize = 128 << 10;
+// Bytes moved per wake-up before yielding, so one busy stream cannot starve the others.
+constexpr uint64_t kBudget = 16 << 20;
+constexpr int kPipeSize = 1 << 20;
+
+void set_nonblocking(int fd) {
+  if (fd < 0) return;
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0 && !(flags & O_NONBLOCK)) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+}  // namespace
+
+void grow_pipe(int fd) { ::fcntl(fd, F_SETPIPE_SZ, kPipeSize); }
+
+Copier::Copier(Reactor& reactor, std::string name, UniqueFd src, UniqueFd dst, DoneCallback on_done)
+    : reactor_(reactor),
+      name_(std::move(name)),
+      src_(std::move(src)),
+      dst_(std::move(dst)),
+      on_done_(std::move(on_done)) {
+  set_nonblocking(src_.get());
+  set_nonblocking(dst_.get());
+  if (!dst_) use_splice_ = false;
+}
+
+Copier::~Copier() {
+  *alive_ = false;
+  unwatch();
+}
+
+void Copier::start() {
+  if (done_) return;
+  watch(src_.get(), EPOLLIN);
+}
+
+void Copier::finish_when_idle() {
+  if (done_) return;
+  finish_when_idle_ = true;
+  // Only reads here if the source is idle now; otherwise the pending wake-up does it.
+  if (watched_fd_ == src_.get() || watched_fd_ < 0) pump();
+}
+
+void Copier::pump() {
+  uint64_t start = copied_ + discarded_;
+  while (!done_) {
+    if (copied_ + discarded_ - start >= kBudget) {
+      // Yield: re-run on the next turn unless a watch will wake us anyway.
+      unwatch();
+      reactor_.post([this, alive = alive_] {
+        if (*alive) pump();
+      });
+      return;
+    }
+    Step step = use_splice_ ? step_splice() : step_read_write();
+    switch (step) {
+      case Step::kProgress:
+        continue;
+      case Step::kSrcEmpty:
+        if (finish_when_idle_) return finish();
+        return watch(src_.get(), EPOLLIN);
+      case Step::kDstFull:
+        return watch(dst_.get(), EPOLLOUT);
+      case Step::kEof:
+        return finish();
+    }
+  }
+}
+
+Copier::Step Copier::step_splice() {
+  ssize_t n = ::splice(src_.get(), nullptr, dst_.get(), nullptr, kSpliceChunk,
+                       SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+  if (n > 0) {
+    copied_ += static_cast<uint64_t>(n);
+    spurious_eagain_ = 0;
+    return Step::kProgress;
+  }
+  if (n == 0) return Step::kEof;
+  if (errno == EINTR) return Step::kProgress;
+  if (errno == EAGAIN) return classify_eagain();
+  // EINVAL (a file opened O_APPEND, a tty), EPIPE (reader gone) and the rest: read/write
+  // tells which side failed and handles it.
+  log::debug("io ", name_, ": splice: ", std::strerror(errno), "; using read/write");
+  use_splice_ = false;
+  return Step::kProgress;
+}
+
+// splice says EAGAIN both for an empty source and a full destination; ask which.
+Copier::Step Copier::classify_eagain() {
+  pollfd fds[2] = {{src_.get(), POLLIN, 0}, {dst_.get(), POLLOUT, 0}};
+  if (::poll(fds, 2, 0) < 0) return Step::kProgress;
+  bool dst_ready = fds[1].revents & (POLLOUT | POLLERR | POLLHUP | POLLNVAL);
+  bool src_ready = fds[0].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL);
+  if (!dst_ready) return Step::kDstFull;
+  if (!src_ready) return Step::kSrcEmpty;
+  // Both look ready: a race with the peers, retried; if it persists splice cannot serve this
+  // pair, so fall back rather than spin.
+  if (++spurious_eagain_ > 3) use_splice_ = false;
+  return Step::kProgress;
+}
+
+Copier::Step Copier::step_read_write() {
+  if (buf_.empty()) buf_.resize(kBufferSize);
+  if (buf_off_ == buf_len_) {
+    ssize_t n = ::read(src_.get(), buf_.data(), buf_.size());
+    if (n == 0) return Step::kEof;
+    if (n < 0) {
+      if (errno == EAGAIN) return Step::kSrcEmpty;
+      if (errno == EINTR) return Step::kProgress;
+      // EIO: a pty master whose slave side is closed, i.e. the terminal's EOF.
+      if (errno != EIO) log::warn("io ", name_, ": read: ", std::strerror(errno));
+      return Step::kEof;
+    }
+    if (!dst_) {
+      discarded_ += static_cast<uint64_t>(n);
+      return Step::kProgress;
+    }
+    buf_off_ = 0;
+    buf_len_ = static_cast<size_t>(n);
+  }
+  ssize_t w = ::write(dst_.get(), buf_.data() + buf_off_, buf_len_ - buf_off_);
+  if (w < 0) {
+    if (errno == EAGAIN) return Step::kDstFull;
+    if (errno == EINTR) return Step::kProgress;
+    // EPIPE: the client went away. Keep draining the source so the container never blocks
+    // on a full pipe.
+    log::info("io ", name_, ": write: ", std::strerror(errno), "; discarding further output");
+    start_discarding();
+    return Step::kProgress;
+  }
+  buf_off_ += static_cast<size_t>(w);
+  copied_ += static_cast<uint64_t>(w);
+  return Step::kProgress;
+}
+
+void Copier::watch(int fd, uint32_t events) {
+  if (watched_fd_ == fd && watched_events_ == events) return;
+  unwatch();
+  auto added = reactor_.add(fd, events, [this](uint32_t) { pump(); });
+  if (!added) {
+    // Regular files cannot be polled (EPERM); they never block either, so just retry soon.
+    reactor_.post([this, alive = alive_] {
+      if (*alive) pump();
+    });
+    return;
+  }
+  watched_fd_ = fd;
+  watched_events_ = events;
+}
+
+void Copier::unwatch() {
+  if (watched_fd_ < 0) return;
+  reactor_.remove(watched_fd_);
+  watched_fd_ = -1;
+  watched_events_ = 0;
+}
+
+void Copier::start_discarding() {
+  if (watched_fd_ == dst_.get()) unwatch();
+  discarded_ += buf_len_ - buf_off_;
+  buf_off_ = buf_len_ = 0;
+  dst_.reset();
+  use_splice_ = false;
+}
+
+void Copier::finish() {
+  unwatch();
+  src_.reset();
+  dst_.reset();
+  done_ = true;
+  log::debug("io ", name_, ": done, ", copied_, " bytes copied, ", discarded_, " discarded");
+  // Last: the callback may do anything, including asking about this copier.
+  if (on_done_) on_done_();
+}
+
+}  // namespace shim::io

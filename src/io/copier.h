@@ -1,0 +1,75 @@
+// Moves bytes from one fd to another on the reactor, never blocking: splice(2) while both ends
+// allow it (pipes and fifos: no copy through user space), read/write otherwise (files, ptys).
+// EOF on the source is passed on by closing the destination.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/unique_fd.h"
+#include "reactor/reactor.h"
+
+namespace shim::io {
+
+class Copier {
+ public:
+  using DoneCallback = std::function<void()>;
+
+  // Owns both fds and makes them non-blocking, so pass only the shim's own ends (O_NONBLOCK
+  // is shared by dup'd fds). `dst` may be invalid: everything read is discarded.
+  Copier(Reactor& reactor, std::string name, UniqueFd src, UniqueFd dst, DoneCallback on_done);
+  // Stops without calling on_done; closes both fds.
+  ~Copier();
+  Copier(const Copier&) = delete;
+  Copier& operator=(const Copier&) = delete;
+
+  // Waits for the source to become readable before the first read: a fifo that no writer has
+  // opened yet reads as EOF, but epoll reports nothing for it.
+  void start();
+  // From now on "nothing to read right now" counts as EOF: what is already buffered is still
+  // delivered, then the destination is closed (CloseIO on stdin).
+  void finish_when_idle();
+
+  bool done() const { return done_; }
+  uint64_t copied() const { return copied_; }
+  uint64_t discarded() const { return discarded_; }
+
+ private:
+  enum class Step { kProgress, kSrcEmpty, kDstFull, kEof };
+
+  void pump();
+  Step step_splice();
+  Step step_read_write();
+  Step classify_eagain();
+  void watch(int fd, uint32_t events);
+  void unwatch();
+  void start_discarding();
+  void finish();
+
+  Reactor& reactor_;
+  std::string name_;
+  UniqueFd src_;
+  UniqueFd dst_;
+  DoneCallback on_done_;
+  bool use_splice_ = true;
+  bool finish_when_idle_ = false;
+  bool done_ = false;
+  int spurious_eagain_ = 0;
+  int watched_fd_ = -1;
+  uint32_t watched_events_ = 0;
+  std::vector<char> buf_;
+  size_t buf_off_ = 0;
+  size_t buf_len_ = 0;
+  uint64_t copied_ = 0;
+  uint64_t discarded_ = 0;
+  // Lets work posted to the reactor notice that this copier is gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// Best effort: a bigger pipe buffer means fewer wake-ups for bulk output.
+void grow_pipe(int fd);
+
+}  // namespace shim::io

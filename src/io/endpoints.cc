@@ -1,0 +1,71 @@
+#include "io/endpoints.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "base/strings.h"
+
+namespace shim::io {
+
+Result<Pipe> make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return errno_error("pipe2");
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+Result<UniqueFd> open_output_path(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return errno_error(str_cat("stat ", path));
+  if (S_ISFIFO(st.st_mode)) {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fd && errno == ENXIO) {
+      return Error(Code::kFailedPrecondition,
+                   str_cat("open fifo ", path, ": no reader (the client must open it first)"));
+    }
+    if (!fd) return errno_error(str_cat("open fifo ", path));
+    return fd;
+  }
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
+  if (!fd) return errno_error(str_cat("open ", path));
+  return fd;
+}
+
+Result<UniqueFd> open_output_file(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash != std::string::npos && slash > 0) SHIM_TRY(make_dirs(path.substr(0, slash), 0755));
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd) return errno_error(str_cat("open ", path));
+  return fd;
+}
+
+Result<UniqueFd> open_input_path(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) return errno_error(str_cat("open ", path));
+  return fd;
+}
+
+Result<UniqueFd> dup_fd(int fd, int min_fd) {
+  UniqueFd copy(::fcntl(fd, F_DUPFD_CLOEXEC, min_fd));
+  if (!copy) return errno_error("dup");
+  return copy;
+}
+
+Result<void> make_dirs(const std::string& path, int mode) {
+  if (path.empty()) return ok();
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return ok();
+    return Error(Code::kFailedPrecondition, str_cat("mkdir ", path, ": not a directory"));
+  }
+  size_t slash = path.rfind('/');
+  if (slash != std::string::npos && slash > 0) SHIM_TRY(make_dirs(path.substr(0, slash), mode));
+  if (::mkdir(path.c_str(), static_cast<mode_t>(mode)) != 0 && errno != EEXIST) {
+    return errno_error(str_cat("mkdir ", path));
+  }
+  return ok();
+}
+
+}  // namespace shim::io

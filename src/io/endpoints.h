@@ -1,0 +1,34 @@
+// Opening containerd's side of a process's stdio (fifos the client already opened, files) and
+// the pipes whose other ends go to runsc. Nothing here blocks: fifos are opened O_NONBLOCK.
+#pragma once
+
+#include <string>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+
+namespace shim::io {
+
+struct Pipe {
+  UniqueFd read;
+  UniqueFd write;
+};
+
+// pipe2(O_CLOEXEC). Both ends stay blocking: the child's end must be (runsc hands it to the
+// container as is), and the shim's end is made non-blocking by its Copier.
+Result<Pipe> make_pipe();
+
+// An output endpoint given as a path: a fifo is opened for writing without blocking (the
+// client must already hold the read side), anything else is appended to, as containerd does.
+Result<UniqueFd> open_output_path(const std::string& path);
+// file:// output: parent directories and the file are created as needed, appended to.
+Result<UniqueFd> open_output_file(const std::string& path);
+// The stdin endpoint: O_RDONLY | O_NONBLOCK, which never waits for the client's writer.
+Result<UniqueFd> open_input_path(const std::string& path);
+
+// Another fd for the same open file, with CLOEXEC, numbered at least `min_fd`.
+Result<UniqueFd> dup_fd(int fd, int min_fd = 0);
+
+Result<void> make_dirs(const std::string& path, int mode);
+
+}  // namespace shim::io

@@ -1,0 +1,114 @@
+// The stdio of one process (a container's init or an exec): containerd's endpoints on one side,
+// the fds runsc hands into the sandbox on the other, and the copying in between.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+#include "io/binary_logger.h"
+#include "io/console.h"
+#include "io/copier.h"
+#include "io/readable_wait.h"
+#include "reactor/child_reaper.h"
+#include "reactor/reactor.h"
+#include "reactor/task.h"
+
+namespace shim::io {
+
+struct StdioConfig {
+  std::string stdin_path, stdout_path, stderr_path;
+  bool terminal = false;
+};
+
+// Order of use: open() → runsc create/exec with child_*() (and --console-socket) → attach()
+// → ... process exits ... → drained() → destroy. Reactor and reaper must outlive this object.
+class ProcessIo {
+ public:
+  // Opens containerd's endpoints and makes the fds for the child; copying of pipes starts at
+  // once (it needs the reactor running). For a terminal, also listens on a console socket.
+  static Result<std::unique_ptr<ProcessIo>> open(Reactor& reactor, ChildReaper& reaper,
+                                                 const StdioConfig& config, std::string_view ns,
+                                                 std::string_view id);
+  ~ProcessIo();
+  ProcessIo(const ProcessIo&) = delete;
+  ProcessIo& operator=(const ProcessIo&) = delete;
+
+  // The fds to give runsc as the process's stdio; -1 means /dev/null. All -1 for a terminal.
+  int child_stdin() const { return child_stdin_.get(); }
+  int child_stdout() const { return child_stdout_.get(); }
+  int child_stderr() const { return child_stderr_.get(); }
+  const std::string& console_socket() const;  // empty unless terminal
+
+  // After runsc create/exec returned: closes the shim's copies of the child's ends (the
+  // sandbox keeps its own; without this no EOF ever comes), waits (bounded) for a binary://
+  // logger to be ready, and for a terminal receives the pty master from the console socket
+  // and starts copying through it. Do not destroy this object while attach() is pending.
+  Task<Result<void>> attach();
+
+  // CloseIO: forwards what the client already wrote, then the process sees EOF on stdin.
+  // With a terminal only the copying stops (closing the master would hang up the terminal).
+  void close_stdin();
+  // ResizePty; FailedPrecondition without a terminal (or before attach() received it).
+  Result<void> resize(uint32_t width, uint32_t height);
+
+  // Completes once all output reached containerd's endpoints (EOF on every output source,
+  // i.e. every holder of the child's write ends is gone), or after `max`, whichever is first;
+  // also when this object is destroyed meanwhile.
+  Task<void> drained(std::chrono::milliseconds max);
+  bool output_done() const { return outputs_pending_ == 0; }
+
+  // The binary:// logger's pid, or -1 (for diagnostics and tests).
+  pid_t logger_pid() const { return logger_ ? logger_->pid() : -1; }
+
+  static constexpr std::chrono::milliseconds kAttachTimeout{10000};
+
+ private:
+  ProcessIo(Reactor& reactor, ChildReaper& reaper)
+      : reactor_(reactor), reaper_(reaper), wait_(reactor) {}
+
+  Result<void> init(const StdioConfig& config, std::string_view ns, std::string_view id);
+  Result<void> open_stdin(const std::string& path);
+  Result<void> open_outputs(const StdioConfig& config, std::string_view ns, std::string_view id);
+  Result<void> open_output(const std::string& text, std::unique_ptr<Copier>& copier,
+                           UniqueFd& child_end, UniqueFd* shared_dst, const char* name);
+  Result<void> start_terminal_copies();
+  std::unique_ptr<Copier> make_output_copier(const char* name, UniqueFd src, UniqueFd dst);
+  void output_finished();
+
+  Reactor& reactor_;
+  ChildReaper& reaper_;
+  ReadableWait wait_;
+  bool terminal_ = false;
+  bool attached_ = false;
+  bool stdin_closed_ = false;
+
+  UniqueFd child_stdin_;
+  UniqueFd child_stdout_;
+  UniqueFd child_stderr_;
+  std::unique_ptr<Copier> stdin_copier_;
+  std::unique_ptr<Copier> stdout_copier_;
+  std::unique_ptr<Copier> stderr_copier_;
+  std::unique_ptr<BinaryLogger> logger_;
+
+  // Terminal: the endpoints wait here until the master arrives.
+  std::unique_ptr<ConsoleSocket> console_;
+  UniqueFd master_;
+  UniqueFd stdin_src_;
+  UniqueFd stdout_dst_;
+
+  int outputs_pending_ = 0;
+  struct DrainWaiter {
+    Oneshot<bool> done;
+    Reactor::TimerId timer;
+  };
+  std::vector<DrainWaiter> drain_waiters_;
+};
+
+}  // namespace shim::io
