@@ -30,7 +30,7 @@ struct Process {
   bool starting = false;
   Oneshot<bool> start_finished;
 
-  std::optional<ExitStatus> exit;  // set once reaped
+  std::optional<ExitStatus> exit;      // set once reaped
   Oneshot<ExitStatus> exit_published;  // set after /tasks/exit is queued: Wait returns then
 
   bool is_init() const { return exec_id.empty(); }

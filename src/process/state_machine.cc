@@ -16,27 +16,39 @@ std::optional<S> transition(S state, E event) {
   switch (state) {
     case S::kCreated:
       switch (event) {
-        case E::kStart: return S::kRunning;
-        case E::kExit: return S::kStopped;
-        case E::kDelete: return S::kDeleted;
-        default: return std::nullopt;
+        case E::kStart:
+          return S::kRunning;
+        case E::kExit:
+          return S::kStopped;
+        case E::kDelete:
+          return S::kDeleted;
+        default:
+          return std::nullopt;
       }
     case S::kRunning:
       switch (event) {
-        case E::kPause: return S::kPaused;
-        case E::kExit: return S::kStopped;
-        default: return std::nullopt;
+        case E::kPause:
+          return S::kPaused;
+        case E::kExit:
+          return S::kStopped;
+        default:
+          return std::nullopt;
       }
     case S::kPaused:
       switch (event) {
-        case E::kResume: return S::kRunning;
-        case E::kExit: return S::kStopped;
-        default: return std::nullopt;
+        case E::kResume:
+          return S::kRunning;
+        case E::kExit:
+          return S::kStopped;
+        default:
+          return std::nullopt;
       }
     case S::kStopped:
       switch (event) {
-        case E::kDelete: return S::kDeleted;
-        default: return std::nullopt;
+        case E::kDelete:
+          return S::kDeleted;
+        default:
+          return std::nullopt;
       }
     case S::kDeleted:
       return std::nullopt;
@@ -48,22 +60,32 @@ std::optional<S> transition(S state, E event) {
 
 std::string_view state_name(ProcessState state) {
   switch (state) {
-    case S::kCreated: return "created";
-    case S::kRunning: return "running";
-    case S::kPaused: return "paused";
-    case S::kStopped: return "stopped";
-    case S::kDeleted: return "deleted";
+    case S::kCreated:
+      return "created";
+    case S::kRunning:
+      return "running";
+    case S::kPaused:
+      return "paused";
+    case S::kStopped:
+      return "stopped";
+    case S::kDeleted:
+      return "deleted";
   }
   return "unknown";
 }
 
 std::string_view event_name(ProcessEvent event) {
   switch (event) {
-    case E::kStart: return "start";
-    case E::kPause: return "pause";
-    case E::kResume: return "resume";
-    case E::kExit: return "exit";
-    case E::kDelete: return "delete";
+    case E::kStart:
+      return "start";
+    case E::kPause:
+      return "pause";
+    case E::kResume:
+      return "resume";
+    case E::kExit:
+      return "exit";
+    case E::kDelete:
+      return "delete";
   }
   return "unknown";
 }

@@ -1,0 +1,93 @@
+// Exec: a second process inside a running container's sandbox, through `runsc exec`.
+#include <signal.h>
+#include <unistd.h>
+
+#include "base/file.h"
+#include "base/log.h"
+#include "process/ids.h"
+#include "service/task_service.h"
+
+namespace shim {
+
+namespace ev = pb::containerd::events;
+
+Task<Result<Empty>> TaskService::exec(task::ExecProcessRequest req, ttrpc::CallContext) {
+  if (auto r = validate_id(req.exec_id, "exec id"); !r) co_return std::move(r).error();
+  auto c = find_container(req.id);
+  if (!c) co_return std::move(c).error();
+  auto& container = *c;
+  if (container->execs.contains(req.exec_id)) {
+    co_return Error(Code::kAlreadyExists,
+                    str_cat("exec ", req.exec_id, " already exists in ", req.id));
+  }
+  if (container->init->state != ProcessState::kRunning) {
+    co_return Error(
+        Code::kFailedPrecondition,
+        str_cat("cannot exec in a ", state_name(container->init->state), " container ", req.id));
+  }
+  if (!req.spec || req.spec->value.empty()) {
+    co_return Error(Code::kInvalidArgument, str_cat("exec ", req.exec_id, ": no process spec"));
+  }
+  auto p = std::make_shared<Process>();
+  p->exec_id = req.exec_id;
+  p->stdio = io::StdioConfig{req.stdin, req.stdout, req.stderr, req.terminal};
+  p->spec_json = req.spec->value;  // the OCI Process, as JSON
+  container->execs[req.exec_id] = p;
+
+  ev::TaskExecAdded event;
+  event.container_id = req.id;
+  event.exec_id = req.exec_id;
+  events_.exec_added(event);
+  co_return Empty{};
+}
+
+Task<Result<task::StartResponse>> TaskService::start_exec(std::shared_ptr<Container> c,
+                                                          std::shared_ptr<Process> p) {
+  if (c->init->state != ProcessState::kRunning) {
+    co_return Error(Code::kFailedPrecondition,
+                    str_cat("cannot exec in a ", state_name(c->init->state), " container"));
+  }
+  auto opened = io::ProcessIo::open(ctx_.reactor, ctx_.reaper, p->stdio, ctx_.ns, c->id);
+  if (!opened) co_return std::move(opened).error();
+  p->io = std::move(*opened);
+
+  // runsc reads the process spec and writes the pids into files; they live in the bundle
+  // only for the duration of the call.
+  std::string base = str_cat(c->bundle, "/exec-", p->exec_id);
+  std::string spec_file = base + ".json", pid_file = base + ".pid", internal_file = base + ".ipid";
+  if (auto r = write_file_atomic(spec_file, p->spec_json, 0600); !r) {
+    p->io.reset();
+    co_return std::move(r).error();
+  }
+  auto pids = co_await c->runsc->exec(
+      c->id, spec_file, pid_file, internal_file,
+      RunscStdio{p->io->child_stdin(), p->io->child_stdout(), p->io->child_stderr()},
+      p->io->console_socket());
+  ::unlink(spec_file.c_str());
+  ::unlink(pid_file.c_str());
+  ::unlink(internal_file.c_str());
+  if (!pids) {
+    p->io.reset();
+    co_return std::move(pids).error();
+  }
+  p->host_pid = pids->waiter;
+  p->internal_pid = pids->internal;
+  p->pid = pids->internal;
+  watch_exit(c, p);
+  if (auto r = co_await p->io->attach(); !r) {
+    (void)co_await c->runsc->kill(c->id, SIGKILL, false, p->internal_pid);
+    co_return std::move(r).error();
+  }
+  if (auto r = p->apply(ProcessEvent::kStart); !r) co_return std::move(r).error();
+
+  ev::TaskExecStarted event;
+  event.container_id = c->id;
+  event.exec_id = p->exec_id;
+  event.pid = static_cast<uint32_t>(p->pid);
+  events_.exec_started(event);
+  task::StartResponse resp;
+  resp.pid = static_cast<uint32_t>(p->pid);
+  co_return resp;
+}
+
+}  // namespace shim

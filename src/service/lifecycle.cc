@@ -1,0 +1,248 @@
+// Create, Start, Delete and exits of containers (their init process).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "base/log.h"
+#include "process/bundle_record.h"
+#include "process/ids.h"
+#include "process/mount.h"
+#include "reactor/deadline.h"
+#include "runsc/argv.h"
+#include "service/runtime_options.h"
+#include "service/task_service.h"
+
+namespace shim {
+
+using namespace std::chrono_literals;
+namespace ev = pb::containerd::events;
+
+namespace {
+
+// How long the exit of a process waits for its output to reach containerd, and the init's
+// exit for the execs that die with the sandbox. Bounded: a lingering holder of a pipe must
+// not keep containerd from learning of the exit.
+constexpr auto kOutputDrainLimit = 5s;
+constexpr auto kExecExitLimit = 2s;
+
+RunscStdio child_stdio(const io::ProcessIo& io) {
+  return RunscStdio{io.child_stdin(), io.child_stdout(), io.child_stderr()};
+}
+
+}  // namespace
+
+Task<Result<task::CreateTaskResponse>> TaskService::create(task::CreateTaskRequest req,
+                                                           ttrpc::CallContext) {
+  if (auto r = validate_id(req.id, "container id"); !r) co_return std::move(r).error();
+  if (containers_.contains(req.id) || creating_.contains(req.id)) {
+    co_return Error(Code::kAlreadyExists, str_cat("container ", req.id, " already exists"));
+  }
+  if (!req.checkpoint.empty()) {
+    co_return Error(Code::kUnimplemented, "create from a checkpoint: not implemented");
+  }
+  creating_.insert(req.id);
+  auto result = co_await create_container(req);
+  creating_.erase(req.id);
+  if (!result) co_return std::move(result).error().wrap(str_cat("create ", req.id));
+  co_return std::move(result);
+}
+
+Task<Result<task::CreateTaskResponse>> TaskService::create_container(
+    const task::CreateTaskRequest& req) {
+  auto config_path = config_path_from_options(req.options);
+  if (!config_path) co_return std::move(config_path).error();
+  auto config = load_shim_config(*config_path);
+  if (!config) co_return std::move(config).error();
+  auto runsc = Runsc::for_sandbox(ctx_.runner, std::move(*config), ctx_.ns, req.id, req.bundle);
+  if (!runsc) co_return std::move(runsc).error();
+
+  auto c = std::make_shared<Container>();
+  c->id = req.id;
+  c->bundle = req.bundle;
+  c->ns = ctx_.ns;
+  c->runsc = std::make_unique<Runsc>(std::move(*runsc));
+  c->init = std::make_shared<Process>();
+  Process& init = *c->init;
+  init.stdio = io::StdioConfig{req.stdin, req.stdout, req.stderr, req.terminal};
+
+  BundleRecord record{*config_path, req.id, !req.rootfs.empty()};
+  if (auto r = write_bundle_record(req.bundle, record); !r) co_return std::move(r).error();
+  if (!req.rootfs.empty()) {
+    std::vector<MountSpec> mounts;
+    for (const auto& m : req.rootfs) mounts.push_back(MountSpec{m.type, m.source, m.options});
+    std::string target = req.bundle + "/rootfs";
+    ::mkdir(target.c_str(), 0711);
+    if (auto r = mount_all(mounts, target); !r) co_return std::move(r).error();
+    c->rootfs = target;
+  }
+
+  auto opened = io::ProcessIo::open(ctx_.reactor, ctx_.reaper, init.stdio, ctx_.ns, req.id);
+  if (!opened) {
+    co_await discard(c);
+    co_return std::move(opened).error();
+  }
+  init.io = std::move(*opened);
+
+  auto pid = co_await c->runsc->create(req.id, req.bundle, req.bundle + "/init.pid",
+                                       child_stdio(*init.io), init.io->console_socket());
+  if (!pid) {
+    co_await discard(c);
+    co_return std::move(pid).error();
+  }
+  // The sandbox exits with the container's status; it is our child (subreaper), so its exit
+  // is ours to reap, even if it came before this line.
+  init.pid = init.host_pid = *pid;
+  watch_exit(c, c->init);
+  if (auto r = co_await init.io->attach(); !r) {
+    co_await discard(c);
+    co_return std::move(r).error();
+  }
+  containers_[req.id] = c;
+
+  ev::TaskCreate event;
+  event.container_id = req.id;
+  event.bundle = req.bundle;
+  event.rootfs = req.rootfs;
+  event.io = ev::TaskIO{req.stdin, req.stdout, req.stderr, req.terminal};
+  event.checkpoint = req.checkpoint;
+  event.pid = static_cast<uint32_t>(init.pid);
+  events_.create(event);
+  log::info("created container ", req.id, " sandbox pid ", init.pid);
+
+  task::CreateTaskResponse resp;
+  resp.pid = static_cast<uint32_t>(init.pid);
+  co_return resp;
+}
+
+Task<void> TaskService::discard(std::shared_ptr<Container> c) {
+  if (auto r = co_await c->runsc->remove(c->id, /*force=*/true); !r) {
+    log::debug("discard ", c->id, ": ", r.error().message());
+  }
+  if (c->init) c->init->io.reset();
+  if (!c->rootfs.empty()) {
+    if (auto r = unmount_all(c->rootfs); !r) log::warn(r.error().message());
+  }
+  // runsc leaves the per-sandbox root directory itself behind.
+  ::rmdir(c->runsc->state_root().c_str());
+}
+
+Task<Result<task::StartResponse>> TaskService::start(task::StartRequest req, ttrpc::CallContext) {
+  auto found = find_process(req.id, req.exec_id);
+  if (!found) co_return std::move(found).error();
+  auto& p = found->process;
+  if (p->starting) {
+    co_return Error(Code::kFailedPrecondition, str_cat("start of ", req.id, " already under way"));
+  }
+  if (auto next = next_state(p->state, ProcessEvent::kStart); !next) {
+    co_return std::move(next).error().wrap(str_cat("start ", req.id));
+  }
+  p->starting = true;
+  auto result = p->is_init() ? co_await start_init(found->container)
+                             : co_await start_exec(found->container, p);
+  p->starting = false;
+  p->start_finished.set(result.ok());
+  if (!result) co_return std::move(result).error().wrap(str_cat("start ", req.id));
+  co_return result;
+}
+
+Task<Result<task::StartResponse>> TaskService::start_init(std::shared_ptr<Container> c) {
+  if (auto r = co_await c->runsc->start(c->id); !r) co_return std::move(r).error();
+  Process& init = *c->init;
+  if (auto r = init.apply(ProcessEvent::kStart); !r) co_return std::move(r).error();
+  ev::TaskStart event;
+  event.container_id = c->id;
+  event.pid = static_cast<uint32_t>(init.pid);
+  events_.start(event);
+  task::StartResponse resp;
+  resp.pid = static_cast<uint32_t>(init.pid);
+  co_return resp;
+}
+
+void TaskService::watch_exit(std::shared_ptr<Container> c, std::shared_ptr<Process> p) {
+  ctx_.reaper.on_exit(p->host_pid,
+                      [this, c, p](ExitStatus status) { spawn(handle_exit(c, p, status)); });
+}
+
+Task<void> TaskService::handle_exit(std::shared_ptr<Container> c, std::shared_ptr<Process> p,
+                                    ExitStatus status) {
+  p->exit = status;
+  // containerd must see /tasks/start before /tasks/exit, even for a process that exits at once.
+  if (p->starting) co_await p->start_finished;
+  if (p->is_init()) {
+    // The execs die with the sandbox; their exits go out first.
+    for (auto& [id, exec] : c->execs) {
+      if (exec->state == ProcessState::kRunning || exec->state == ProcessState::kPaused) {
+        co_await wait_with_deadline(ctx_.reactor, exec->exit_published,
+                                    std::chrono::milliseconds(kExecExitLimit));
+      }
+    }
+  }
+  if (p->io) co_await p->io->drained(std::chrono::milliseconds(kOutputDrainLimit));
+  bool deleted = p->state == ProcessState::kDeleted;
+  if (!deleted && p->apply(ProcessEvent::kExit)) {
+    ev::TaskExit event;
+    event.container_id = c->id;
+    event.id = p->is_init() ? c->id : p->exec_id;
+    event.pid = static_cast<uint32_t>(p->pid);
+    event.exit_status = static_cast<uint32_t>(status.code);
+    event.exited_at = to_timestamp(status.at);
+    events_.exit(event);
+    log::info("container ", c->id, p->is_init() ? "" : " exec ", p->exec_id, " exited with ",
+              status.code);
+  }
+  p->exit_published.set(status);
+}
+
+Task<Result<task::DeleteResponse>> TaskService::remove(task::DeleteRequest req,
+                                                       ttrpc::CallContext) {
+  auto found = find_process(req.id, req.exec_id);
+  if (!found) co_return std::move(found).error();
+  auto& p = found->process;
+  if (auto next = next_state(p->state, ProcessEvent::kDelete); !next) {
+    co_return std::move(next).error().wrap(str_cat("delete ", req.id));
+  }
+  if (p->is_init()) co_return co_await remove_init(found->container);
+
+  (void)p->apply(ProcessEvent::kDelete);
+  found->container->execs.erase(p->exec_id);
+  p->io.reset();
+  task::DeleteResponse resp;
+  resp.pid = static_cast<uint32_t>(p->pid);
+  ExitStatus exit = p->exit.value_or(ExitStatus{});
+  resp.exit_status = static_cast<uint32_t>(exit.code);
+  resp.exited_at = p->exit ? to_timestamp(exit.at) : timestamp_now();
+  co_return resp;
+}
+
+Task<Result<task::DeleteResponse>> TaskService::remove_init(std::shared_ptr<Container> c) {
+  Process& init = *c->init;
+  bool never_ran = init.state == ProcessState::kCreated;
+  (void)init.apply(ProcessEvent::kDelete);
+  containers_.erase(c->id);
+  co_await discard(c);
+  if (never_ran && !init.exit) {
+    // Force-deleting a created sandbox kills it: give the reaper a moment for its status.
+    co_await wait_with_deadline(ctx_.reactor, init.exit_published, 2000ms);
+  }
+  for (auto& [id, exec] : c->execs) exec->io.reset();
+
+  ExitStatus exit = init.exit.value_or(ExitStatus{137, {}});
+  auto exited_at = init.exit ? to_timestamp(exit.at) : timestamp_now();
+  ev::TaskDelete event;
+  event.container_id = c->id;
+  event.id = c->id;
+  event.pid = static_cast<uint32_t>(init.pid);
+  event.exit_status = static_cast<uint32_t>(exit.code);
+  event.exited_at = exited_at;
+  events_.remove(event);
+  log::info("deleted container ", c->id);
+
+  task::DeleteResponse resp;
+  resp.pid = static_cast<uint32_t>(init.pid);
+  resp.exit_status = static_cast<uint32_t>(exit.code);
+  resp.exited_at = exited_at;
+  co_return resp;
+}
+
+}  // namespace shim

@@ -1,0 +1,54 @@
+// Kill, CloseIO and ResizePty: talking to a process that is already running.
+#include <signal.h>
+
+#include "service/task_service.h"
+
+namespace shim {
+
+Task<Result<Empty>> TaskService::kill(task::KillRequest req, ttrpc::CallContext) {
+  auto found = find_process(req.id, req.exec_id);
+  if (!found) co_return std::move(found).error();
+  auto& p = found->process;
+  // containerd's CRI kills execs that already exited: NotFound is the answer it expects.
+  if (p->exit || p->state == ProcessState::kStopped || p->state == ProcessState::kDeleted) {
+    co_return Error(Code::kNotFound,
+                    str_cat("process ", req.id, " ", req.exec_id, " already finished"));
+  }
+  int signal = static_cast<int>(req.signal);
+  Result<void> r;
+  if (p->is_init()) {
+    r = co_await found->container->runsc->kill(req.id, signal, req.all);
+  } else {
+    if (p->state == ProcessState::kCreated) {
+      co_return Error(Code::kFailedPrecondition, str_cat("exec ", req.exec_id, " not started"));
+    }
+    r = co_await found->container->runsc->kill(req.id, signal, false, p->internal_pid);
+  }
+  if (!r) {
+    // The process may have exited while runsc looked for it.
+    if (p->exit) co_return Error(Code::kNotFound, str_cat("process ", req.id, " already finished"));
+    co_return std::move(r).error().wrap(str_cat("kill ", req.id));
+  }
+  co_return Empty{};
+}
+
+Task<Result<Empty>> TaskService::close_io(task::CloseIORequest req, ttrpc::CallContext) {
+  auto found = find_process(req.id, req.exec_id);
+  if (!found) co_return std::move(found).error();
+  if (req.stdin && found->process->io) found->process->io->close_stdin();
+  co_return Empty{};
+}
+
+Task<Result<Empty>> TaskService::resize_pty(task::ResizePtyRequest req, ttrpc::CallContext) {
+  auto found = find_process(req.id, req.exec_id);
+  if (!found) co_return std::move(found).error();
+  if (!found->process->io) {
+    co_return Error(Code::kFailedPrecondition, str_cat("process ", req.id, " has no terminal"));
+  }
+  if (auto r = found->process->io->resize(req.width, req.height); !r) {
+    co_return std::move(r).error();
+  }
+  co_return Empty{};
+}
+
+}  // namespace shim

@@ -1,0 +1,82 @@
+// containerd.task.v2.Task: the only place that knows the Task API. Handlers are coroutines on
+// the reactor; errors travel as Result and become an rpc status in the ttrpc layer.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
+#include "google/protobuf/empty.pb.h"
+#include "process/container.h"
+#include "reactor/command.h"
+#include "service/task_events.h"
+#include "ttrpc/server.h"
+
+namespace shim {
+
+namespace task = pb::containerd::task::v2;
+using Empty = pb::google::protobuf::Empty;
+
+struct ServiceContext {
+  Reactor& reactor;
+  ChildReaper& reaper;
+  CommandRunner& runner;
+  events::EventPublisher& publisher;
+  std::string ns;
+  // Ends the daemon (after events are flushed).
+  std::function<void()> shutdown;
+};
+
+class TaskService {
+ public:
+  explicit TaskService(ServiceContext context);
+
+  void register_methods(ttrpc::Server& server);
+  size_t container_count() const { return containers_.size(); }
+
+  Task<Result<task::CreateTaskResponse>> create(task::CreateTaskRequest req, ttrpc::CallContext);
+  Task<Result<task::StartResponse>> start(task::StartRequest req, ttrpc::CallContext);
+  Task<Result<task::DeleteResponse>> remove(task::DeleteRequest req, ttrpc::CallContext);
+  Task<Result<task::StateResponse>> state(task::StateRequest req, ttrpc::CallContext);
+  Task<Result<task::WaitResponse>> wait(task::WaitRequest req, ttrpc::CallContext);
+  Task<Result<Empty>> kill(task::KillRequest req, ttrpc::CallContext);
+  Task<Result<task::PidsResponse>> pids(task::PidsRequest req, ttrpc::CallContext);
+  Task<Result<Empty>> exec(task::ExecProcessRequest req, ttrpc::CallContext);
+  Task<Result<Empty>> close_io(task::CloseIORequest req, ttrpc::CallContext);
+  Task<Result<Empty>> resize_pty(task::ResizePtyRequest req, ttrpc::CallContext);
+  Task<Result<task::ConnectResponse>> connect(task::ConnectRequest req, ttrpc::CallContext);
+  Task<Result<Empty>> shutdown(task::ShutdownRequest req, ttrpc::CallContext);
+
+ private:
+  struct Found {
+    std::shared_ptr<Container> container;
+    std::shared_ptr<Process> process;
+  };
+  // NotFound for an unknown container or exec id.
+  Result<std::shared_ptr<Container>> find_container(const std::string& id) const;
+  Result<Found> find_process(const std::string& id, const std::string& exec_id) const;
+
+  Task<Result<task::CreateTaskResponse>> create_container(const task::CreateTaskRequest& req);
+  Task<Result<task::StartResponse>> start_init(std::shared_ptr<Container> c);
+  Task<Result<task::StartResponse>> start_exec(std::shared_ptr<Container> c,
+                                               std::shared_ptr<Process> p);
+  Task<Result<task::DeleteResponse>> remove_init(std::shared_ptr<Container> c);
+  // Undoes a half-made container: runsc state, mounts, fds.
+  Task<void> discard(std::shared_ptr<Container> c);
+
+  // Exit paths, started by the reaper.
+  void watch_exit(std::shared_ptr<Container> c, std::shared_ptr<Process> p);
+  Task<void> handle_exit(std::shared_ptr<Container> c, std::shared_ptr<Process> p,
+                         ExitStatus status);
+
+  ServiceContext ctx_;
+  TaskEvents events_;
+  std::map<std::string, std::shared_ptr<Container>> containers_;
+  std::set<std::string> creating_;  // ids between Create's start and end
+  bool shutting_down_ = false;
+};
+
+}  // namespace shim

@@ -1,0 +1,85 @@
+#include "shim/start_command.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+
+#include "base/file.h"
+#include "base/strings.h"
+#include "process/ids.h"
+#include "shim/daemon.h"
+#include "shim/socket_address.h"
+
+namespace shim {
+namespace {
+
+// Containerd reads our stdout and stderr as one stream and dials whatever it finds there;
+// failures go to stderr as one line, which containerd puts in its error.
+int fail(const Error& error) {
+  std::fprintf(stderr, "containerd-shim-runsc-v1 start: %s\n", error.message().c_str());
+  return 1;
+}
+
+Result<std::string> working_directory() {
+  char buf[PATH_MAX];
+  if (!::getcwd(buf, sizeof buf)) return errno_error("getcwd");
+  return std::string(buf);
+}
+
+// Write `address` and print it: the only bytes containerd may see on stdout.
+int announce(const std::string& bundle, const std::string& address) {
+  if (auto r = write_file_atomic(bundle + "/address", address); !r) return fail(r.error());
+  std::fputs(address.c_str(), stdout);
+  std::fputc('\n', stdout);
+  return std::fflush(stdout) == 0 ? 0 : 1;
+}
+
+// Makes the calling process the daemon: its own session, stdio on /dev/null, so containerd's
+// pipe closes when `start` exits.
+void detach_stdio() {
+  ::setsid();
+  int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null_fd >= 0) {
+    ::dup2(null_fd, 0);
+    ::dup2(null_fd, 1);
+    ::dup2(null_fd, 2);
+    if (null_fd > 2) ::close(null_fd);
+  }
+}
+
+}  // namespace
+
+int run_start_command(const ShimFlags& flags) {
+  if (auto r = validate_id(flags.id, "id"); !r) return fail(r.error());
+  if (auto r = validate_id(flags.ns, "namespace"); !r) return fail(r.error());
+  auto bundle = working_directory();
+  if (!bundle) return fail(bundle.error());
+
+  std::string address = socket_address(flags.address, flags.ns, flags.id);
+  std::string path = socket_path(address);
+  if (socket_is_live(path)) return announce(*bundle, address);  // a shim already serves it
+
+  auto listener = listen_unix(path);
+  if (!listener) return fail(listener.error());
+
+  DaemonOptions options{flags, *bundle, path, ::getppid()};
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ::unlink(path.c_str());
+    return fail(errno_error("fork"));
+  }
+  if (pid == 0) {
+    detach_stdio();
+    ::_exit(run_daemon(std::move(options), std::move(*listener)));
+  }
+  listener->reset();
+  if (auto r = write_file_atomic(*bundle + "/shim.pid", std::to_string(pid)); !r) {
+    return fail(r.error());
+  }
+  return announce(*bundle, address);
+}
+
+}  // namespace shim
