@@ -59,10 +59,9 @@ Task<Result<task::StartResponse>> TaskService::start_exec(std::shared_ptr<Contai
     p->io.reset();
     co_return std::move(r).error();
   }
-  auto pids = co_await c->runsc->exec(
-      c->id, spec_file, pid_file, internal_file,
-      RunscStdio{p->io->child_stdin(), p->io->child_stdout(), p->io->child_stderr()},
-      p->io->console_socket());
+  RunscStdio stdio{p->io->child_stdin(), p->io->child_stdout(), p->io->child_stderr()};
+  auto pids = co_await c->runsc->exec(c->id, spec_file, pid_file, internal_file, stdio,
+                                      p->io->console_socket());
   ::unlink(spec_file.c_str());
   ::unlink(pid_file.c_str());
   ::unlink(internal_file.c_str());

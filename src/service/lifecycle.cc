@@ -84,8 +84,11 @@ Task<Result<task::CreateTaskResponse>> TaskService::create_container(
   }
   init.io = std::move(*opened);
 
-  auto pid = co_await c->runsc->create(req.id, req.bundle, req.bundle + "/init.pid",
-                                       child_stdio(*init.io), init.io->console_socket());
+  // Named locals, not temporaries, in co_await calls: GCC 12 mishandles the latter.
+  std::string pid_file = req.bundle + "/init.pid";
+  RunscStdio stdio = child_stdio(*init.io);
+  auto pid = co_await c->runsc->create(req.id, req.bundle, pid_file, stdio,
+                                       init.io->console_socket());
   if (!pid) {
     co_await discard(c);
     co_return std::move(pid).error();
@@ -138,8 +141,12 @@ Task<Result<task::StartResponse>> TaskService::start(task::StartRequest req, ttr
     co_return std::move(next).error().wrap(str_cat("start ", req.id));
   }
   p->starting = true;
-  auto result = p->is_init() ? co_await start_init(found->container)
-                             : co_await start_exec(found->container, p);
+  Result<task::StartResponse> result = Error(Code::kInternal, "start");
+  if (p->is_init()) {
+    result = co_await start_init(found->container);
+  } else {
+    result = co_await start_exec(found->container, p);
+  }
   p->starting = false;
   p->start_finished.set(result.ok());
   if (!result) co_return std::move(result).error().wrap(str_cat("start ", req.id));
