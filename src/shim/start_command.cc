@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <linux/close_range.h>
+
 #include <climits>
 #include <cstdio>
 
@@ -40,6 +42,9 @@ int announce(const std::string& bundle, const std::string& address) {
 // pipe closes when `start` exits.
 void detach_stdio() {
   ::setsid();
+  // Nothing inherited from containerd (or whoever ran `start`) stays open but the listener,
+  // which the caller moved to fd 3.
+  ::close_range(4, ~0U, 0);
   int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null_fd >= 0) {
     ::dup2(null_fd, 0);
@@ -72,6 +77,10 @@ int run_start_command(const ShimFlags& flags) {
     return fail(errno_error("fork"));
   }
   if (pid == 0) {
+    if (listener->get() != 3) {
+      ::dup3(listener->get(), 3, O_CLOEXEC);
+      listener->reset(3);
+    }
     detach_stdio();
     ::_exit(run_daemon(std::move(options), std::move(*listener)));
   }
