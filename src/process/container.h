@@ -15,6 +15,7 @@ struct Container {
   std::string bundle;
   std::string ns;
   std::string rootfs;  // <bundle>/rootfs when the shim mounted it, else empty
+  std::string checkpoint;  // a checkpoint image to restore at Start, else empty
   std::unique_ptr<Runsc> runsc;
   std::shared_ptr<Process> init;
   std::map<std::string, std::shared_ptr<Process>> execs;

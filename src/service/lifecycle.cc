@@ -38,9 +38,6 @@ Task<Result<task::CreateTaskResponse>> TaskService::create(task::CreateTaskReque
   if (containers_.contains(req.id) || creating_.contains(req.id)) {
     co_return Error(Code::kAlreadyExists, str_cat("container ", req.id, " already exists"));
   }
-  if (!req.checkpoint.empty()) {
-    co_return Error(Code::kUnimplemented, "create from a checkpoint: not implemented");
-  }
   creating_.insert(req.id);
   auto result = co_await create_container(req);
   creating_.erase(req.id);
@@ -83,6 +80,14 @@ Task<Result<task::CreateTaskResponse>> TaskService::create_container(
     co_return std::move(opened).error();
   }
   init.io = std::move(*opened);
+  if (!req.checkpoint.empty()) {
+    // `runsc restore` creates and starts in one step: it happens at Start. The stdio stays
+    // open for it until then.
+    c->checkpoint = req.checkpoint;
+    containers_[req.id] = c;
+    publish_create(req, 0);
+    co_return task::CreateTaskResponse{};
+  }
 
   // Named locals, not temporaries, in co_await calls: GCC 12 mishandles the latter.
   std::string pid_file = req.bundle + "/init.pid";
@@ -103,19 +108,23 @@ Task<Result<task::CreateTaskResponse>> TaskService::create_container(
   }
   containers_[req.id] = c;
 
+  publish_create(req, init.pid);
+  log::info("created container ", req.id, " sandbox pid ", init.pid);
+
+  task::CreateTaskResponse resp;
+  resp.pid = static_cast<uint32_t>(init.pid);
+  co_return resp;
+}
+
+void TaskService::publish_create(const task::CreateTaskRequest& req, pid_t pid) {
   ev::TaskCreate event;
   event.container_id = req.id;
   event.bundle = req.bundle;
   event.rootfs = req.rootfs;
   event.io = ev::TaskIO{req.stdin, req.stdout, req.stderr, req.terminal};
   event.checkpoint = req.checkpoint;
-  event.pid = static_cast<uint32_t>(init.pid);
+  event.pid = static_cast<uint32_t>(pid);
   events_.create(event);
-  log::info("created container ", req.id, " sandbox pid ", init.pid);
-
-  task::CreateTaskResponse resp;
-  resp.pid = static_cast<uint32_t>(init.pid);
-  co_return resp;
 }
 
 Task<void> TaskService::discard(std::shared_ptr<Container> c) {
@@ -154,8 +163,12 @@ Task<Result<task::StartResponse>> TaskService::start(task::StartRequest req, ttr
 }
 
 Task<Result<task::StartResponse>> TaskService::start_init(std::shared_ptr<Container> c) {
-  if (auto r = co_await c->runsc->start(c->id); !r) co_return std::move(r).error();
   Process& init = *c->init;
+  if (!c->checkpoint.empty()) {
+    if (auto r = co_await restore_init(c); !r) co_return std::move(r).error();
+  } else if (auto r = co_await c->runsc->start(c->id); !r) {
+    co_return std::move(r).error();
+  }
   if (auto r = init.apply(ProcessEvent::kStart); !r) co_return std::move(r).error();
   ev::TaskStart event;
   event.container_id = c->id;
@@ -164,6 +177,18 @@ Task<Result<task::StartResponse>> TaskService::start_init(std::shared_ptr<Contai
   task::StartResponse resp;
   resp.pid = static_cast<uint32_t>(init.pid);
   co_return resp;
+}
+
+Task<Result<void>> TaskService::restore_init(std::shared_ptr<Container> c) {
+  Process& init = *c->init;
+  std::string pid_file = c->bundle + "/init.pid";
+  RunscStdio stdio = child_stdio(*init.io);
+  auto pid = co_await c->runsc->restore(c->id, c->bundle, c->checkpoint, pid_file, stdio,
+                                        init.io->console_socket());
+  if (!pid) co_return std::move(pid).error().wrap("restore");
+  init.pid = init.host_pid = *pid;
+  watch_exit(c, c->init);
+  co_return co_await init.io->attach();
 }
 
 void TaskService::watch_exit(std::shared_ptr<Container> c, std::shared_ptr<Process> p) {

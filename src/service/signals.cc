@@ -17,6 +17,11 @@ Task<Result<Empty>> TaskService::kill(task::KillRequest req, ttrpc::CallContext)
   int signal = static_cast<int>(req.signal);
   Result<void> r;
   if (p->is_init()) {
+    // A paused sandbox would hold the signal until resumed; SIGKILL means now.
+    if (p->state == ProcessState::kPaused && signal == SIGKILL) {
+      auto resumed = co_await resume_container(found->container);
+      if (!resumed) co_return std::move(resumed).error().wrap(str_cat("kill ", req.id));
+    }
     r = co_await found->container->runsc->kill(req.id, signal, req.all);
   } else {
     if (p->state == ProcessState::kCreated) {

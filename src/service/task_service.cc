@@ -28,6 +28,9 @@ void TaskService::register_methods(ttrpc::Server& server) {
   SHIM_METHOD("Exec", task::ExecProcessRequest, Empty, exec);
   SHIM_METHOD("CloseIO", task::CloseIORequest, Empty, close_io);
   SHIM_METHOD("ResizePty", task::ResizePtyRequest, Empty, resize_pty);
+  SHIM_METHOD("Pause", task::PauseRequest, Empty, pause);
+  SHIM_METHOD("Resume", task::ResumeRequest, Empty, resume);
+  SHIM_METHOD("Checkpoint", task::CheckpointTaskRequest, Empty, checkpoint);
   SHIM_METHOD("Connect", task::ConnectRequest, task::ConnectResponse, connect);
   SHIM_METHOD("Shutdown", task::ShutdownRequest, Empty, shutdown);
 #undef SHIM_METHOD

@@ -47,6 +47,9 @@ class TaskService {
   Task<Result<Empty>> exec(task::ExecProcessRequest req, ttrpc::CallContext);
   Task<Result<Empty>> close_io(task::CloseIORequest req, ttrpc::CallContext);
   Task<Result<Empty>> resize_pty(task::ResizePtyRequest req, ttrpc::CallContext);
+  Task<Result<Empty>> pause(task::PauseRequest req, ttrpc::CallContext);
+  Task<Result<Empty>> resume(task::ResumeRequest req, ttrpc::CallContext);
+  Task<Result<Empty>> checkpoint(task::CheckpointTaskRequest req, ttrpc::CallContext);
   Task<Result<task::ConnectResponse>> connect(task::ConnectRequest req, ttrpc::CallContext);
   Task<Result<Empty>> shutdown(task::ShutdownRequest req, ttrpc::CallContext);
 
@@ -60,10 +63,13 @@ class TaskService {
   Result<Found> find_process(const std::string& id, const std::string& exec_id) const;
 
   Task<Result<task::CreateTaskResponse>> create_container(const task::CreateTaskRequest& req);
+  void publish_create(const task::CreateTaskRequest& req, pid_t pid);
+  Task<Result<void>> restore_init(std::shared_ptr<Container> c);
   Task<Result<task::StartResponse>> start_init(std::shared_ptr<Container> c);
   Task<Result<task::StartResponse>> start_exec(std::shared_ptr<Container> c,
                                                std::shared_ptr<Process> p);
   Task<Result<task::DeleteResponse>> remove_init(std::shared_ptr<Container> c);
+  Task<Result<Empty>> resume_container(std::shared_ptr<Container> c);
   // Undoes a half-made container: runsc state, mounts, fds.
   Task<void> discard(std::shared_ptr<Container> c);
 
