@@ -21,6 +21,8 @@ namespace shim {
 namespace {
 
 Task<void> force_delete(Runsc& runsc, std::string id, Reactor& reactor) {
+  // runsc panics deleting a paused sandbox; resuming one that is not paused just fails.
+  (void)co_await runsc.resume(id);
   if (auto r = co_await runsc.remove(id, /*force=*/true); !r) {
     log::warn("delete ", id, ": ", r.error().message());
   }
