@@ -57,6 +57,7 @@ void Server::stop_accepting() {
 }
 
 void Server::close_connections() {
+  if (connections_.empty()) return;
   connections_.clear();
   // Same notification as when peers leave on their own.
   on_closed(0);
