@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,6 +20,7 @@ constexpr size_t kBufferSize = 128 << 10;
 // Bytes moved per wake-up before yielding, so one busy stream cannot starve the others.
 constexpr uint64_t kBudget = 16 << 20;
 constexpr int kPipeSize = 1 << 20;
+constexpr std::chrono::milliseconds kLingerPoll{2};
 
 void set_nonblocking(int fd) {
   if (fd < 0) return;
@@ -43,6 +46,7 @@ Copier::Copier(Reactor& reactor, std::string name, UniqueFd src, UniqueFd dst, D
 Copier::~Copier() {
   *alive_ = false;
   unwatch();
+  if (linger_timer_ != 0) reactor_.cancel(linger_timer_);
 }
 
 void Copier::start() {
@@ -78,7 +82,7 @@ void Copier::pump() {
       case Step::kDstFull:
         return watch(dst_.get(), EPOLLOUT);
       case Step::kEof:
-        return finish();
+        return at_eof();
     }
   }
 }
@@ -177,6 +181,26 @@ void Copier::start_discarding() {
   buf_off_ = buf_len_ = 0;
   dst_.reset();
   use_splice_ = false;
+}
+
+void Copier::at_eof() {
+  unwatch();
+  linger_timer_ = 0;
+  struct stat st;
+  if (linger_ && dst_ && ::fstat(dst_.get(), &st) == 0 && S_ISFIFO(st.st_mode)) {
+    int unread = 0;
+    pollfd p{dst_.get(), POLLOUT, 0};
+    bool reader_gone = ::poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+    if (!reader_gone && ::ioctl(dst_.get(), FIONREAD, &unread) == 0 && unread > 0) {
+      // Nothing signals "pipe empty" to a writer, so look again shortly; this only runs once
+      // the output has ended, and drained()'s deadline bounds a client that stopped reading.
+      linger_timer_ = reactor_.call_after(kLingerPoll, [this, alive = alive_] {
+        if (*alive) at_eof();
+      });
+      return;
+    }
+  }
+  finish();
 }
 
 void Copier::finish() {

@@ -32,6 +32,10 @@ class Copier {
   // From now on "nothing to read right now" counts as EOF: what is already buffered is still
   // delivered, then the destination is closed (CloseIO on stdin).
   void finish_when_idle();
+  // For output to a client: at EOF, keep a fifo destination open until the client has read
+  // what is buffered in it. ctr closes its end as soon as it learns the process exited, so
+  // "written into the fifo" is not yet "delivered"; done() then means delivered.
+  void linger_until_read() { linger_ = true; }
 
   bool done() const { return done_; }
   uint64_t copied() const { return copied_; }
@@ -47,6 +51,7 @@ class Copier {
   void watch(int fd, uint32_t events);
   void unwatch();
   void start_discarding();
+  void at_eof();
   void finish();
 
   Reactor& reactor_;
@@ -57,6 +62,8 @@ class Copier {
   bool use_splice_ = true;
   bool finish_when_idle_ = false;
   bool done_ = false;
+  bool linger_ = false;
+  Reactor::TimerId linger_timer_ = 0;
   int spurious_eagain_ = 0;
   int watched_fd_ = -1;
   uint32_t watched_events_ = 0;

@@ -138,6 +138,7 @@ std::unique_ptr<Copier> ProcessIo::make_output_copier(const char* name, UniqueFd
   ++outputs_pending_;
   auto copier = std::make_unique<Copier>(reactor_, name, std::move(src), std::move(dst),
                                          [this] { output_finished(); });
+  copier->linger_until_read();
   copier->start();
   return copier;
 }

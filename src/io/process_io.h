@@ -58,9 +58,11 @@ class ProcessIo {
   // ResizePty; FailedPrecondition without a terminal (or before attach() received it).
   Result<void> resize(uint32_t width, uint32_t height);
 
-  // Completes once all output reached containerd's endpoints (EOF on every output source,
-  // i.e. every holder of the child's write ends is gone), or after `max`, whichever is first;
-  // also when this object is destroyed meanwhile.
+  // Completes once all output reached containerd's endpoints, or after `max`, whichever is
+  // first (also when this object is destroyed meanwhile). "Reached" means: EOF on every output
+  // source (every holder of the child's write ends is gone), every byte written to its file,
+  // and every fifo read empty by the client (or the client gone): ctr closes its fifos as soon
+  // as it sees the exit event, so publish the exit only after this.
   Task<void> drained(std::chrono::milliseconds max);
   bool output_done() const { return outputs_pending_ == 0; }
 

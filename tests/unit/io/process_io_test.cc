@@ -1,6 +1,7 @@
 // ProcessIo with fifos and files, as ctr and containerd hand them to the shim.
 #include "io/process_io.h"
 
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -364,6 +365,34 @@ TEST(ProcessIo, PlainFilePathIsAppendedTo) {
   bool attached = false;
   EXPECT_TRUE(loop.run(attach_and_drain(io.get(), 5s, &attached)));
   EXPECT_EQ(*read_file(path), "old\nnew\n");
+}
+
+TEST(ProcessIo, DrainedWaitsUntilTheClientHasReadTheFifo) {
+  Loop loop;
+  TempDir dir;
+  StdioConfig config;
+  config.stdout_path = testing::mkfifo_at(dir, "stdout");
+  int client = testing::open_client_reader(config.stdout_path, false);
+  auto io = open_io(loop, config);
+  ASSERT_TRUE(io);
+  std::string data(100000, 'x');
+  ASSERT_EQ(::write(io->child_stdout(), data.data(), data.size()), ssize_t(data.size()));
+  bool attached = false;
+  EXPECT_TRUE(loop.run(attach_only(io.get(), &attached)));
+  // All of it sits in the fifo now, unread: not delivered yet.
+  loop.run_until([] { return false; }, 30ms);
+  EXPECT_FALSE(io->output_done());
+  std::string got;
+  EXPECT_TRUE(loop.run_until([&] {
+    testing::read_available(client, got);
+    return io->output_done();
+  }));
+  int unread = -1;
+  ASSERT_EQ(::ioctl(client, FIONREAD, &unread), 0);
+  EXPECT_EQ(unread, 0);
+  EXPECT_TRUE(loop.run_until([&] { return testing::read_available(client, got); }));
+  EXPECT_EQ(got.size(), data.size());
+  ::close(client);
 }
 
 TEST(ProcessIo, DrainedGivesUpAtTheDeadline) {
