@@ -30,6 +30,11 @@ struct Process {
   bool starting = false;
   Oneshot<bool> start_finished;
 
+  // A checkpoint that leaves the container running replaces its sandbox: the old one's exit
+  // lands here instead of ending the process.
+  bool replacing = false;
+  Oneshot<ExitStatus> replaced_exit;
+
   std::optional<ExitStatus> exit;      // set once reaped
   Oneshot<ExitStatus> exit_published;  // set after /tasks/exit is queued: Wait returns then
 

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "base/log.h"
+#include "reactor/deadline.h"
 #include "service/task_service.h"
 
 namespace shim {
@@ -33,16 +34,24 @@ Task<Result<Empty>> TaskService::checkpoint(task::CheckpointTaskRequest req, ttr
     co_return Error(Code::kFailedPrecondition,
                     str_cat("cannot checkpoint a ", state_name(state), " container ", req.id));
   }
+  if (container->init->replacing) {
+    co_return Error(Code::kFailedPrecondition, str_cat("checkpoint of ", req.id, " under way"));
+  }
   ::mkdir(req.path.c_str(), 0700);
   // runsc panics checkpointing a paused sandbox: resume it for the checkpoint, pause again.
   bool was_paused = state == ProcessState::kPaused;
   if (was_paused) {
     if (auto r = co_await container->runsc->resume(req.id); !r) co_return std::move(r).error();
   }
-  bool leave_running = !exit_after_checkpoint(req.options);
-  auto r = co_await container->runsc->checkpoint(req.id, req.path, leave_running);
-  if (was_paused && leave_running) {
-    if (auto p = co_await container->runsc->pause(req.id); !p) log::warn(p.error().message());
+  Result<void> r;
+  if (exit_after_checkpoint(req.options)) {
+    // The sandbox stops; its exit is published as any other.
+    r = co_await container->runsc->checkpoint(req.id, req.path, /*leave_running=*/false);
+  } else {
+    r = co_await checkpoint_in_place(container, req.path);
+    if (r && was_paused) {
+      if (auto p = co_await container->runsc->pause(req.id); !p) log::warn(p.error().message());
+    }
   }
   if (!r) co_return std::move(r).error().wrap(str_cat("checkpoint ", req.id));
   ev::TaskCheckpointed event;
@@ -50,6 +59,37 @@ Task<Result<Empty>> TaskService::checkpoint(task::CheckpointTaskRequest req, ttr
   event.checkpoint = req.path;
   events_.checkpointed(event);
   co_return Empty{};
+}
+
+// This runsc's `checkpoint --leave-running` restores into a new sandbox that it waits on
+// itself, so the call never returns (measured). Instead: checkpoint (the sandbox stops),
+// then restore the image under the same id with fresh stdio, as the container's new sandbox.
+Task<Result<void>> TaskService::checkpoint_in_place(std::shared_ptr<Container> c,
+                                                    std::string path) {
+  Process& init = *c->init;
+  init.replaced_exit = Oneshot<ExitStatus>();
+  init.replacing = true;
+  auto checkpointed = co_await c->runsc->checkpoint(c->id, path, /*leave_running=*/false);
+  if (!checkpointed) {
+    init.replacing = false;
+    if (init.replaced_exit.ready()) spawn(handle_exit(c, c->init, init.replaced_exit.peek()));
+    co_return std::move(checkpointed).error();
+  }
+  ExitStatus old_exit{137, {}};
+  if (co_await wait_with_deadline(ctx_.reactor, init.replaced_exit, std::chrono::seconds(10))) {
+    old_exit = init.replaced_exit.peek();
+  }
+  (void)co_await c->runsc->remove(c->id, /*force=*/true);
+  if (init.io) co_await init.io->drained(std::chrono::milliseconds(1000));
+
+  auto restored = co_await restore_sandbox(c, path);
+  init.replacing = false;
+  if (!restored) {
+    // The old sandbox is gone and no new one came: the container has exited.
+    spawn(handle_exit(c, c->init, old_exit));
+    co_return std::move(restored).error().wrap("restore after checkpoint");
+  }
+  co_return ok();
 }
 
 }  // namespace shim

@@ -74,21 +74,20 @@ Task<Result<task::CreateTaskResponse>> TaskService::create_container(
     c->rootfs = target;
   }
 
-  auto opened = io::ProcessIo::open(ctx_.reactor, ctx_.reaper, init.stdio, ctx_.ns, req.id);
-  if (!opened) {
-    co_await discard(c);
-    co_return std::move(opened).error();
-  }
-  init.io = std::move(*opened);
   if (!req.checkpoint.empty()) {
-    // `runsc restore` creates and starts in one step: it happens at Start. The stdio stays
-    // open for it until then.
+    // `runsc restore` creates and starts in one step: it happens at Start, stdio and all.
     c->checkpoint = req.checkpoint;
     containers_[req.id] = c;
     publish_create(req, 0);
     co_return task::CreateTaskResponse{};
   }
 
+  auto opened = io::ProcessIo::open(ctx_.reactor, ctx_.reaper, init.stdio, ctx_.ns, req.id);
+  if (!opened) {
+    co_await discard(c);
+    co_return std::move(opened).error();
+  }
+  init.io = std::move(*opened);
   // Named locals, not temporaries, in co_await calls: GCC 12 mishandles the latter.
   std::string pid_file = req.bundle + "/init.pid";
   RunscStdio stdio = child_stdio(*init.io);
@@ -165,7 +164,9 @@ Task<Result<task::StartResponse>> TaskService::start(task::StartRequest req, ttr
 Task<Result<task::StartResponse>> TaskService::start_init(std::shared_ptr<Container> c) {
   Process& init = *c->init;
   if (!c->checkpoint.empty()) {
-    if (auto r = co_await restore_init(c); !r) co_return std::move(r).error();
+    if (auto r = co_await restore_sandbox(c, c->checkpoint); !r) {
+      co_return std::move(r).error().wrap("restore");
+    }
   } else if (auto r = co_await c->runsc->start(c->id); !r) {
     co_return std::move(r).error();
   }
@@ -179,15 +180,20 @@ Task<Result<task::StartResponse>> TaskService::start_init(std::shared_ptr<Contai
   co_return resp;
 }
 
-Task<Result<void>> TaskService::restore_init(std::shared_ptr<Container> c) {
+Task<Result<void>> TaskService::restore_sandbox(std::shared_ptr<Container> c, std::string image) {
   Process& init = *c->init;
+  auto opened = io::ProcessIo::open(ctx_.reactor, ctx_.reaper, init.stdio, ctx_.ns, c->id);
+  if (!opened) co_return std::move(opened).error();
+  std::unique_ptr<io::ProcessIo> fresh = std::move(*opened);
   std::string pid_file = c->bundle + "/init.pid";
-  RunscStdio stdio = child_stdio(*init.io);
-  auto pid = co_await c->runsc->restore(c->id, c->bundle, c->checkpoint, pid_file, stdio,
-                                        init.io->console_socket());
-  if (!pid) co_return std::move(pid).error().wrap("restore");
-  init.pid = init.host_pid = *pid;
+  RunscStdio stdio = child_stdio(*fresh);
+  auto pid = co_await c->runsc->restore(c->id, c->bundle, image, pid_file, stdio,
+                                        fresh->console_socket());
+  if (!pid) co_return std::move(pid).error();
+  init.host_pid = *pid;
+  init.pid = *pid;
   watch_exit(c, c->init);
+  init.io = std::move(fresh);
   co_return co_await init.io->attach();
 }
 
@@ -198,6 +204,10 @@ void TaskService::watch_exit(std::shared_ptr<Container> c, std::shared_ptr<Proce
 
 Task<void> TaskService::handle_exit(std::shared_ptr<Container> c, std::shared_ptr<Process> p,
                                     ExitStatus status) {
+  if (p->replacing) {
+    p->replaced_exit.set(status);
+    co_return;
+  }
   p->exit = status;
   // containerd must see /tasks/start before /tasks/exit, even for a process that exits at once.
   if (p->starting) co_await p->start_finished;

@@ -64,7 +64,9 @@ class TaskService {
 
   Task<Result<task::CreateTaskResponse>> create_container(const task::CreateTaskRequest& req);
   void publish_create(const task::CreateTaskRequest& req, pid_t pid);
-  Task<Result<void>> restore_init(std::shared_ptr<Container> c);
+  // Starts a new sandbox for the init from a checkpoint image, with fresh stdio.
+  Task<Result<void>> restore_sandbox(std::shared_ptr<Container> c, std::string image);
+  Task<Result<void>> checkpoint_in_place(std::shared_ptr<Container> c, std::string path);
   Task<Result<task::StartResponse>> start_init(std::shared_ptr<Container> c);
   Task<Result<task::StartResponse>> start_exec(std::shared_ptr<Container> c,
                                                std::shared_ptr<Process> p);
