@@ -24,6 +24,23 @@ status=0
 echo "== unit tests (ctest)"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$(nproc)" --timeout 300 || status=1
 
+# The same unit tests under AddressSanitizer and UndefinedBehaviorSanitizer, and a bounded
+# libFuzzer run over the ttrpc frame and request decoder (clang). SKIP_SANITIZERS=1 and
+# SKIP_FUZZ=1 leave them out of a quick local run.
+if [[ -z ${SKIP_SANITIZERS:-} ]]; then
+  echo "== unit tests under ASan+UBSan"
+  BUILD_DIR="$BUILD_DIR-asan" scripts/build.sh -DSHIM_SANITIZE=ON
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    ctest --test-dir "$BUILD_DIR-asan" --output-on-failure -j"$(nproc)" --timeout 600 || status=1
+fi
+if [[ -z ${SKIP_FUZZ:-} ]]; then
+  echo "== fuzzing (bounded)"
+  CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DSHIM_FUZZ=ON
+  cmake --build "$BUILD_DIR-fuzz" -j"$(nproc)" --target fuzz_ttrpc_frame
+  ctest --test-dir "$BUILD_DIR-fuzz" --output-on-failure -R '^fuzz_' --timeout 300 || status=1
+fi
+
 echo "== integration tests (pytest)"
 export SHIM_BINARY="$(realpath -m "$BUILD_DIR")/src/shim/containerd-shim-runsc-v1"
 # SIGINT on timeout, so pytest's fixtures still stop containerd and clean up.
