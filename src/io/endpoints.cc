@@ -10,6 +10,10 @@
 
 namespace shim::io {
 
+namespace {
+constexpr int kReaderWaitMs = 2000;
+}  // namespace
+
 Result<Pipe> make_pipe() {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return errno_error("pipe2");
@@ -20,7 +24,13 @@ Result<UniqueFd> open_output_path(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return errno_error(str_cat("stat ", path));
   if (S_ISFIFO(st.st_mode)) {
+    // containerd's client opens its read end from a goroutine, so it may arrive just after
+    // Create. Give it a moment (bounded: a client that never reads must not hold the shim).
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    for (int waited_ms = 0; !fd && errno == ENXIO && waited_ms < kReaderWaitMs; ++waited_ms) {
+      ::usleep(1000);
+      fd.reset(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    }
     if (!fd && errno == ENXIO) {
       return Error(Code::kFailedPrecondition,
                    str_cat("open fifo ", path, ": no reader (the client must open it first)"));

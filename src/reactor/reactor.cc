@@ -68,14 +68,19 @@ void Reactor::post(std::function<void()> fn) { posted_.push_back(std::move(fn));
 
 int Reactor::next_timeout_ms() const {
   if (!posted_.empty()) return 0;
-  if (timer_order_.empty()) return -1;
-  auto wait = timer_order_.begin()->first - Clock::now();
+  std::optional<Clock::time_point> next = idle_deadline_;
+  if (!timer_order_.empty() && (!next || timer_order_.begin()->first < *next)) {
+    next = timer_order_.begin()->first;
+  }
+  if (!next) return -1;
+  auto wait = *next - Clock::now();
   if (wait <= Clock::duration::zero()) return 0;
   // Round up so we never wake just before the deadline and spin.
   return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
 }
 
-void Reactor::run_due_timers() {
+bool Reactor::run_due_timers() {
+  bool ran = false;
   auto now = Clock::now();
   while (!timer_order_.empty() && timer_order_.begin()->first <= now) {
     TimerId id = timer_order_.begin()->second;
@@ -85,10 +90,12 @@ void Reactor::run_due_timers() {
     auto fn = std::move(it->second.second);
     timers_.erase(it);
     fn();
+    ran = true;
   }
+  return ran;
 }
 
-void Reactor::run_posted() {
+bool Reactor::run_posted() {
   // Only what was posted before this turn: work posted now runs next turn, so a callback
   // that re-posts itself cannot starve I/O.
   size_t n = posted_.size();
@@ -97,6 +104,7 @@ void Reactor::run_posted() {
     posted_.pop_front();
     fn();
   }
+  return n > 0;
 }
 
 Result<void> Reactor::run() {
@@ -114,8 +122,15 @@ Result<void> Reactor::run() {
       auto entry = it->second;        // keeps the callback alive while it runs
       entry->callback(events[i].events);
     }
-    run_due_timers();
-    run_posted();
+    bool busy = n > 0;
+    busy |= run_due_timers();
+    busy |= run_posted();
+    if (busy && idle_action_) {
+      idle_deadline_ = Clock::now() + idle_after_;
+    } else if (idle_deadline_ && Clock::now() >= *idle_deadline_) {
+      idle_deadline_.reset();
+      idle_action_();
+    }
   }
   return ok();
 }

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
 #include "base/error.h"
@@ -34,6 +35,13 @@ class Reactor {
   // Runs `fn` on the next turn of the loop, never inline.
   void post(std::function<void()> fn);
 
+  // Runs `action` once the loop has had nothing to do for `quiet`; again only after the next
+  // burst of work. One wake-up per burst, none while idle.
+  void set_idle_action(std::chrono::milliseconds quiet, std::function<void()> action) {
+    idle_after_ = quiet;
+    idle_action_ = std::move(action);
+  }
+
   // Runs until stop(); returns the error if epoll itself fails.
   Result<void> run();
   void stop() { running_ = false; }
@@ -43,8 +51,8 @@ class Reactor {
  private:
   explicit Reactor(UniqueFd epoll) : epoll_(std::move(epoll)) {}
   int next_timeout_ms() const;
-  void run_due_timers();
-  void run_posted();
+  bool run_due_timers();  // true if any ran
+  bool run_posted();
 
   struct IoEntry {
     int fd;
@@ -60,6 +68,9 @@ class Reactor {
   std::multimap<Clock::time_point, TimerId> timer_order_;
   std::unordered_map<TimerId, std::pair<Clock::time_point, std::function<void()>>> timers_;
   std::deque<std::function<void()>> posted_;
+  std::chrono::milliseconds idle_after_{0};
+  std::function<void()> idle_action_;
+  std::optional<Clock::time_point> idle_deadline_;
 };
 
 }  // namespace shim

