@@ -1,0 +1,495 @@
+"""The container lifecycle through ctr and containerd 1.6 with our shim.
+
+Exit codes (fast exits too), SIGKILL, stdin/stdout/stderr, a 256 MiB stdout, exec
+(output, exit code, stdin, a missing binary, a duplicate id, ps), terminals, the
+events containerd gets from the shim and their order, 16 containers at once. Every
+test ends with nothing left: no shim, sandbox, gofer, container process, cgroup,
+mount, socket, bundle or runsc state (assert_clean).
+
+Facts used (shared/DESIGN.md §4, §4b): `ctr run` without -t never closes stdin;
+busybox PID 1 ignores SIGTERM, so kills are SIGKILL; ctr 1.6 has no `task wait`, so a
+detached task's exit status is read from `ctr task delete` ("exit with non-zero
+exit code N") and from the /tasks/exit event; runsc ids are per-sandbox roots, so
+c1 and c10 may coexist.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import harness
+
+TASKS_DIR = "io.containerd.runtime.v2.task"
+RUNSC_STATE = Path("/run/containerd/runsc")
+
+
+# -- helpers -----------------------------------------------------------------
+
+
+def wait_for(pred, timeout, step=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+def report(capsys, text):
+    """A measured number, shown in `pytest -v` output even when the test passes."""
+    with capsys.disabled():
+        print(f"\n    [measured] {text}", flush=True)
+
+
+def ctr_argv(cd, *args, timeout=60):
+    """The command line cd.ctr() runs, for callers that need a Popen."""
+    return ["timeout", "-s", "KILL", str(timeout), "ctr", "-a", cd.address, "-n", cd.ns,
+            *map(str, args)]
+
+
+def popen_ctr(cd, *args, timeout=60, stdout=subprocess.PIPE, stderr=subprocess.PIPE):
+    """ctr in the background, in a process group of its own (with its `timeout`)."""
+    return subprocess.Popen(ctr_argv(cd, *args, timeout=timeout), stdin=subprocess.DEVNULL,
+                            stdout=stdout, stderr=stderr, start_new_session=True)
+
+
+def stop(proc):
+    """Kill a popen_ctr process and its ctr (killing `timeout` alone leaves ctr)."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait()
+
+
+def run_args(cd, cid, cmd, detach=False, tty=False):
+    """`run` arguments as harness.run_container builds them (DESIGN §4b flag order),
+    with -d instead of --rm when detach."""
+    cd.track(cd.ns, cid)
+    args = ["run", "--runtime", harness.RUNSC_RUNTIME, "--runtime-config-path", cd.shim_toml,
+            "-d" if detach else "--rm", *(f"--env={e}" for e in harness.DEFAULT_ENV)]
+    if tty:
+        args.append("--tty")
+    return [*args, "--rootfs", cd.rootfs, cid, *cmd]
+
+
+def diag(cd, cid=None, r=None):
+    """What a failed assertion should show: ctr's output, runsc's last errors, the
+    tail of containerd's log (which carries the shim's log)."""
+    out = []
+    if r is not None:
+        out.append(f"ctr rc={r.returncode} stdout={r.stdout[-2000:]!r} stderr={r.stderr[-2000:]!r}")
+    if cid:
+        log_json = cd.state / TASKS_DIR / cd.ns / cid / "log.json"
+        if log_json.exists():
+            errors = [l for l in log_json.read_text(errors="replace").splitlines()
+                      if '"level":"error"' in l or '"level":"warning"' in l]
+            out.append("--- runsc log.json (errors) ---\n" + "\n".join(errors[-10:]))
+    out.append("--- containerd log (tail) ---\n" + cd.log_text()[-5000:])
+    return "\n".join(out)
+
+
+def run_detached(cd, cid, cmd, tty=False):
+    r = cd.ctr(*run_args(cd, cid, cmd, detach=True, tty=tty), timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"", b""), diag(cd, cid, r)
+    assert task_status(cd, cid) == "RUNNING", diag(cd, cid)
+
+
+def task_status(cd, cid):
+    """STATUS column of `ctr task ls` for cid, None if it is not listed."""
+    r = cd.ctr("task", "ls", timeout=30)
+    assert r.returncode == 0, r
+    for line in r.stdout.decode().splitlines()[1:]:
+        fields = line.split()
+        if fields and fields[0] == cid:
+            return fields[2]
+    return None
+
+
+def task_pids(cd, cid):
+    """PIDs `ctr task ps` lists (runsc's view: pids inside the sandbox)."""
+    r = cd.ctr("task", "ps", cid, timeout=30)
+    assert r.returncode == 0, diag(cd, cid, r)
+    lines = r.stdout.decode().splitlines()
+    assert lines and lines[0].split()[:2] == ["PID", "INFO"], r.stdout
+    return [int(l.split()[0]) for l in lines[1:] if l.strip()]
+
+
+def kill_and_remove(cd, cid, expect_status=137):
+    """SIGKILL a detached task, see it STOPPED, delete task and container."""
+    r = cd.ctr("task", "kill", "-s", "SIGKILL", cid, timeout=30)
+    assert r.returncode == 0, diag(cd, cid, r)
+    assert wait_for(lambda: task_status(cd, cid) == "STOPPED", 15, 0.1), diag(cd, cid)
+    r = cd.ctr("task", "delete", cid, timeout=30)
+    assert r.returncode == 0, diag(cd, cid, r)
+    # ctr prints the DeleteResponse's exit status when it is not 0.
+    assert f"exit with non-zero exit code {expect_status}".encode() in r.stderr, diag(cd, cid, r)
+    r = cd.ctr("container", "delete", cid, timeout=30)
+    assert (r.returncode, r.stderr) == (0, b""), diag(cd, cid, r)
+    assert task_status(cd, cid) is None
+
+
+def leftover_state(cd):
+    out = list(cd.leftovers())
+    runsc_root = RUNSC_STATE / cd.ns  # the ns folder itself may stay; no sandbox root may
+    if runsc_root.is_dir():
+        out += [f"runsc state {p}" for p in runsc_root.iterdir()]
+    bundles = cd.state / TASKS_DIR / cd.ns
+    if bundles.is_dir():
+        out += [f"bundle {p}" for p in bundles.iterdir()]
+    return out
+
+
+def assert_clean(cd, timeout=5):
+    """Nothing of this test's containers remains. The shim exits right after
+    answering Shutdown, which ctr does not wait for: allow it a moment."""
+    wait_for(lambda: not leftover_state(cd), timeout, 0.1)
+    left = leftover_state(cd)
+    assert left == [], "left behind:\n" + "\n".join(left) + "\n" + diag(cd)
+    r = cd.ctr("container", "ls", "-q", timeout=30)
+    assert r.stdout == b"", r
+
+
+@pytest.fixture(autouse=True)
+def _tidy(cd):
+    """After each test, best effort: a failed test must not leave tasks and containers
+    that make the next tests' leak checks fail too (the test itself asserts)."""
+    yield
+    tasks = cd.ctr("task", "ls", "-q", timeout=30).stdout.decode().split()
+    for tid in tasks:
+        cd.ctr("task", "kill", "-s", "SIGKILL", tid, timeout=30)
+    for tid in tasks:
+        cd.ctr("task", "delete", "-f", tid, timeout=30)
+    for cid in cd.ctr("container", "ls", "-q", timeout=30).stdout.decode().split():
+        cd.ctr("container", "delete", cid, timeout=30)
+
+
+# -- exit codes ----------------------------------------------------------------
+
+
+def test_echo_hello(cd):
+    r = cd.run_container("hello", ["echo", "hello"])
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"hello\n", b""), diag(cd, "hello", r)
+    assert_clean(cd)
+
+
+def test_exit_code(cd):
+    r = cd.run_container("seven", ["sh", "-c", "exit 7"])
+    assert (r.returncode, r.stdout, r.stderr) == (7, b"", b""), diag(cd, "seven", r)
+    assert_clean(cd)
+
+
+def test_fast_exits_keep_their_code(cd, capsys):
+    """/bin/true and /bin/false exit within milliseconds of start: the code must
+    never be lost (the Go shim reports 128 for them)."""
+    times = []
+    for i in range(5):
+        for cmd, code in (("/bin/true", 0), ("/bin/false", 1)):
+            cid = f"{cmd.rsplit('/', 1)[1]}{i}"
+            t0 = time.monotonic()
+            r = cd.run_container(cid, [cmd])
+            if code == 0:
+                times.append(time.monotonic() - t0)
+            assert (r.returncode, r.stdout, r.stderr) == (code, b"", b""), diag(cd, cid, r)
+    times.sort()
+    report(capsys, f"ctr run --rm /bin/true wall time: median {times[len(times) // 2]:.2f}s, "
+                   f"min {times[0]:.2f}s, max {times[-1]:.2f}s")
+    assert_clean(cd)
+
+
+# -- signals ---------------------------------------------------------------------
+
+
+def test_sigkill_detached(cd):
+    cid = "killme"
+    run_detached(cd, cid, ["sleep", "1000"])
+    kill_and_remove(cd, cid, expect_status=137)
+    assert_clean(cd)
+
+
+def test_sigkill_attached_ctr_returns_137(cd):
+    """`ctr run` (attached) of a task SIGKILLed from elsewhere: its Wait returns 137."""
+    cid = "killwait"
+    proc = popen_ctr(cd, *run_args(cd, cid, ["sleep", "1000"]))
+    try:
+        assert wait_for(lambda: task_status(cd, cid) == "RUNNING", 30, 0.1), diag(cd, cid)
+        r = cd.ctr("task", "kill", "-s", "SIGKILL", cid, timeout=30)
+        assert r.returncode == 0, diag(cd, cid, r)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        stop(proc)
+    assert (proc.returncode, out, err) == (137, b"", b""), diag(cd, cid)
+    assert_clean(cd)
+
+
+# -- stdio -----------------------------------------------------------------------
+
+
+def test_stdin(cd):
+    r = cd.run_container("stdin", ["sh", "-c", 'read a; read b; echo "$b$a"'], stdin=b"x\ny\n")
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"yx\n", b""), diag(cd, "stdin", r)
+    assert_clean(cd)
+
+
+def test_stderr(cd):
+    r = cd.run_container("stderr", ["sh", "-c", "echo err 1>&2"])
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"", b"err\n"), diag(cd, "stderr", r)
+    assert_clean(cd)
+
+
+def test_stdout_256mib(cd, capsys, record_property):
+    size = 256 << 20
+    cid = "big"
+    # dd with 1 MiB writes: busybox `head -c` writes 4 KiB at a time, and under gVisor's
+    # ptrace platform that alone is ~10 MB/s (measured with plain `runsc run | wc -c`,
+    # no shim: 23-30 s for 256 MiB; dd bs=1M: ~2 s with sandbox start).
+    dd = f"dd if=/dev/zero bs=1048576 count={size >> 20} 2>/dev/null"
+    count, not_zero, first_byte_at = 0, 0, None
+    with tempfile.TemporaryFile() as err:
+        t0 = time.monotonic()
+        proc = popen_ctr(cd, *run_args(cd, cid, ["sh", "-c", dd]), timeout=120, stderr=err)
+        try:
+            fd = proc.stdout.fileno()
+            while chunk := os.read(fd, 1 << 20):
+                if first_byte_at is None:
+                    first_byte_at = time.monotonic()
+                count += len(chunk)
+                not_zero += len(chunk) - chunk.count(0)
+            rc = proc.wait(timeout=130)
+        finally:
+            stop(proc)
+            proc.stdout.close()
+        t1 = time.monotonic()
+        err.seek(0)
+        stderr = err.read()
+    assert (rc, count, not_zero, stderr) == (0, size, 0, b""), diag(cd, cid)
+    streaming = t1 - (first_byte_at or t0)
+    mbps = size / streaming / 1e6
+    record_property("stdout_MBps", round(mbps))
+    report(capsys, f"256 MiB stdout: {mbps:.0f} MB/s from first byte to ctr's exit "
+                   f"({streaming:.2f}s; {t1 - t0:.2f}s with container start and teardown)")
+    assert_clean(cd)
+
+
+# -- exec ------------------------------------------------------------------------
+
+
+def test_exec(cd, capsys):
+    cid = "execs"
+    run_detached(cd, cid, ["sleep", "1000"])
+
+    t0 = time.monotonic()
+    r = cd.ctr("task", "exec", "--exec-id", "e1", cid, "echo", "hi")
+    latency = time.monotonic() - t0
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"hi\n", b""), diag(cd, cid, r)
+    report(capsys, f"ctr task exec echo hi: {latency * 1000:.0f} ms")
+
+    r = cd.ctr("task", "exec", "--exec-id", "e2", cid, "sh", "-c", "exit 3")
+    assert (r.returncode, r.stdout, r.stderr) == (3, b"", b""), diag(cd, cid, r)
+
+    # ctr task exec calls CloseIO at stdin's EOF: cat ends.
+    r = cd.ctr("task", "exec", "--exec-id", "e3", cid, "cat", input=b"x\n")
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"x\n", b""), diag(cd, cid, r)
+
+    r = cd.ctr("task", "exec", "--exec-id", "e4", cid, "/nonexistent")
+    assert r.returncode != 0, diag(cd, cid, r)
+    assert b"/nonexistent" in r.stderr and b"no such file" in r.stderr.lower(), diag(cd, cid, r)
+
+    # A duplicate exec id while the first one still runs.
+    pids_before = task_pids(cd, cid)
+    assert 1 in pids_before, pids_before  # sleep is PID 1 inside gVisor
+    bg = popen_ctr(cd, "task", "exec", "--exec-id", "d1", cid, "sleep", "1000")
+    try:
+        assert wait_for(lambda: bg.poll() is not None or len(task_pids(cd, cid)) > len(pids_before),
+                        15, 0.1), diag(cd, cid)
+        assert bg.poll() is None, (bg.communicate(), diag(cd, cid))
+        r = cd.ctr("task", "exec", "--exec-id", "d1", cid, "echo", "dup")
+        assert r.returncode != 0 and r.stdout == b"", diag(cd, cid, r)
+        assert b"already exists" in r.stderr, diag(cd, cid, r)
+
+        pids = task_pids(cd, cid)
+        assert 1 in pids and len(pids) >= 2, pids
+        r = cd.ctr("task", "kill", "--exec-id", "d1", "-s", "SIGKILL", cid, timeout=30)
+        assert r.returncode == 0, diag(cd, cid, r)
+        out, err = bg.communicate(timeout=30)
+    finally:
+        stop(bg)
+    assert (bg.returncode, out, err) == (137, b"", b""), diag(cd, cid)
+    assert wait_for(lambda: task_pids(cd, cid) == pids_before, 5, 0.1), task_pids(cd, cid)
+
+    kill_and_remove(cd, cid, expect_status=137)
+    assert_clean(cd)
+
+
+def test_exec_repeated(cd, capsys):
+    """20 quick execs in a row: every one must start and keep its output."""
+    cid = "execloop"
+    run_detached(cd, cid, ["sleep", "1000"])
+    failures, times = [], []
+    for i in range(20):
+        t0 = time.monotonic()
+        r = cd.ctr("task", "exec", "--exec-id", f"r{i}", cid, "echo", f"n{i}")
+        times.append(time.monotonic() - t0)
+        if (r.returncode, r.stdout, r.stderr) != (0, f"n{i}\n".encode(), b""):
+            failures.append(f"r{i}: rc={r.returncode} out={r.stdout!r} err={r.stderr!r}")
+    times.sort()
+    report(capsys, f"ctr task exec echo latency over 20: median {times[10] * 1000:.0f} ms, "
+                   f"min {times[0] * 1000:.0f} ms, max {times[-1] * 1000:.0f} ms; "
+                   f"{len(failures)} failed")
+    assert failures == [], f"{len(failures)}/20 execs failed:\n" + "\n".join(failures)
+    kill_and_remove(cd, cid, expect_status=137)
+    assert_clean(cd)
+
+
+# -- terminals -------------------------------------------------------------------
+
+
+def test_terminal_run(cd):
+    r = cd.run_container("tty", ["sh", "-c", "test -t 0 && echo tty"], tty=True)
+    # The container's pty turns \n into \r\n (the Go runc shim gives "\r\r\n" here).
+    assert (r.returncode, r.stdout.replace(b"\r", b"")) == (0, b"tty\n"), diag(cd, "tty", r)
+    assert_clean(cd)
+
+
+def test_terminal_exec(cd):
+    cid = "ttyexec"
+    run_detached(cd, cid, ["sleep", "1000"])
+    r = cd.ctr("task", "exec", "-t", "--exec-id", "t1", cid, "sh", "-c", "test -t 0 && echo tty",
+               tty=True)
+    assert (r.returncode, r.stdout.replace(b"\r", b"")) == (0, b"tty\n"), diag(cd, cid, r)
+    # Without -t the same exec has no terminal.
+    r = cd.ctr("task", "exec", "--exec-id", "t2", cid, "sh", "-c", "test -t 0 || echo notty")
+    assert (r.returncode, r.stdout) == (0, b"notty\n"), diag(cd, cid, r)
+    kill_and_remove(cd, cid, expect_status=137)
+    assert_clean(cd)
+
+
+# -- events ----------------------------------------------------------------------
+
+# `ctr events` line: "2026-11-22 20:52:04.611169459 +0000 UTC <ns> <topic> <json>"
+EVENT_LINE = re.compile(r"^\S+ \S+ \S+ \S+ (\S+) (/\S+) (.*)$")
+
+
+class EventLog:
+    """`ctr events` in its own process, its lines collected by a thread."""
+
+    def __init__(self, cd):
+        # Not under `timeout`: close() kills ctr itself, by its pid.
+        self.proc = subprocess.Popen(["ctr", "-a", cd.address, "events"],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self.lines = []
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.decode(errors="replace").rstrip("\n"))
+
+    def events(self, ns):
+        """[(topic, payload dict)] of namespace ns, in arrival order."""
+        out = []
+        for line in list(self.lines):
+            m = EVENT_LINE.match(line)
+            if m and m.group(1) == ns:
+                try:
+                    out.append((m.group(2), json.loads(m.group(3))))
+                except ValueError:
+                    out.append((m.group(2), {"unparsed": m.group(3)}))
+        return out
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.thread.join(5)
+
+
+def test_events(cd, containerd):
+    log = EventLog(cd)
+    try:
+        # Subscribed? A namespace created now must show up (no sleep-and-hope). The
+        # event carries the namespace of the client that created it: ours.
+        marker = containerd.new_namespace(f"evmark{os.getpid()}")
+        assert cd.ctr("namespaces", "create", marker).returncode == 0
+        assert wait_for(lambda: ("/namespaces/create", {"name": marker}) in log.events(cd.ns), 10), \
+            log.lines
+        cd.ctr("namespaces", "remove", marker)
+
+        cid = "ev"
+        run_detached(cd, cid, ["sleep", "1000"])
+        r = cd.ctr("task", "exec", "--exec-id", "e1", cid, "echo", "hi")
+        assert (r.returncode, r.stdout) == (0, b"hi\n"), diag(cd, cid, r)
+        # e2 still runs when the sandbox dies: its exit must still come before the init's.
+        r = cd.ctr("task", "exec", "-d", "--exec-id", "e2", cid, "sleep", "1000")
+        assert r.returncode == 0, diag(cd, cid, r)
+        kill_and_remove(cd, cid, expect_status=137)
+
+        def mine():
+            return [(t, p) for t, p in log.events(cd.ns) if p.get("container_id", p.get("id")) == cid]
+        assert wait_for(lambda: any(t == "/tasks/delete" for t, _ in mine()), 10), log.lines
+        events = mine()
+    finally:
+        log.close()
+
+    listing = "\n".join(f"{t} {json.dumps(p)}" for t, p in events)
+    topics = [t for t, _ in events]
+    for topic in ("/tasks/create", "/tasks/start", "/tasks/exec-added", "/tasks/exec-started",
+                  "/tasks/exit", "/tasks/delete"):
+        assert topic in topics, f"no {topic} for {cid}:\n{listing}"
+
+    def index(topic, **fields):
+        found = [i for i, (t, p) in enumerate(events)
+                 if t == topic and all(p.get(k, 0) == v for k, v in fields.items())]
+        assert len(found) == 1, f"{topic} {fields}: {len(found)} events\n{listing}"
+        return found[0]
+
+    create, start = index("/tasks/create"), index("/tasks/start")
+    init_exit = index("/tasks/exit", id=cid)
+    delete = index("/tasks/delete", id=cid)
+    assert create < start < init_exit < delete, listing
+    assert events[init_exit][1].get("exit_status") == 137, listing
+    for exec_id in ("e1", "e2"):
+        added = index("/tasks/exec-added", exec_id=exec_id)
+        started = index("/tasks/exec-started", exec_id=exec_id)
+        exited = index("/tasks/exit", id=exec_id)
+        assert start < added < started < exited < init_exit, f"{exec_id}:\n{listing}"
+    assert events[index("/tasks/exit", id="e1")][1].get("exit_status", 0) == 0, listing
+    assert_clean(cd)
+
+
+# -- many at once ----------------------------------------------------------------
+
+
+def test_sixteen_in_parallel(cd, capsys):
+    """c1..c16 at once: c1 and c10 coexisting is the point (runsc resolves ids by prefix)."""
+    results, errors = {}, {}
+
+    def one(n):
+        try:
+            results[n] = cd.run_container(f"c{n}", ["sh", "-c", "echo $0; exit $1", f"c{n}",
+                                                    str(n % 7)], timeout=180)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors[n] = e
+
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(1, 17)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    report(capsys, f"16 containers in parallel: {time.monotonic() - t0:.1f}s")
+    assert errors == {}
+    wrong = {n: (r.returncode, r.stdout, r.stderr) for n, r in results.items()
+             if (r.returncode, r.stdout, r.stderr) != (n % 7, f"c{n}\n".encode(), b"")}
+    assert wrong == {}, f"{wrong}\n{diag(cd)}"
+    assert_clean(cd, timeout=15)
