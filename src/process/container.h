@@ -5,6 +5,8 @@
 #include <memory>
 #include <string>
 
+#include "cgroups/cgroup.h"
+#include "cgroups/oom_watcher.h"
 #include "process/process.h"
 #include "runsc/runsc.h"
 
@@ -17,6 +19,10 @@ struct Container {
   std::string rootfs;  // <bundle>/rootfs when the shim mounted it, else empty
   std::string checkpoint;  // a checkpoint image to restore at Start, else empty
   std::unique_ptr<Runsc> runsc;
+  // The host cgroup the sandbox runs in (stats, updates) and its OOM watch; absent when the
+  // sandbox's cgroup could not be found (the container still runs).
+  std::unique_ptr<Cgroup> cgroup;
+  std::unique_ptr<OomWatcher> oom;
   std::shared_ptr<Process> init;
   std::map<std::string, std::shared_ptr<Process>> execs;
 

@@ -101,6 +101,7 @@ Task<Result<task::CreateTaskResponse>> TaskService::create_container(
   // is ours to reap, even if it came before this line.
   init.pid = init.host_pid = *pid;
   watch_exit(c, c->init);
+  watch_cgroup(c);
   if (auto r = co_await init.io->attach(); !r) {
     co_await discard(c);
     co_return std::move(r).error();
@@ -131,6 +132,7 @@ Task<void> TaskService::discard(std::shared_ptr<Container> c) {
     log::debug("discard ", c->id, ": ", r.error().message());
   }
   if (c->init) c->init->io.reset();
+  c->oom.reset();
   if (!c->rootfs.empty()) {
     if (auto r = unmount_all(c->rootfs); !r) log::warn(r.error().message());
   }
@@ -193,6 +195,7 @@ Task<Result<void>> TaskService::restore_sandbox(std::shared_ptr<Container> c, st
   init.host_pid = *pid;
   init.pid = *pid;
   watch_exit(c, c->init);
+  watch_cgroup(c);
   init.io = std::move(fresh);
   co_return co_await init.io->attach();
 }
@@ -221,6 +224,8 @@ Task<void> TaskService::handle_exit(std::shared_ptr<Container> c, std::shared_pt
     }
   }
   if (p->io) co_await p->io->drained(std::chrono::milliseconds(kOutputDrainLimit));
+  // The OOM notification and the exit race: look once more, so /tasks/oom goes first.
+  if (p->is_init() && c->oom) c->oom->check_now();
   bool deleted = p->state == ProcessState::kDeleted;
   if (!deleted && p->apply(ProcessEvent::kExit)) {
     ev::TaskExit event;

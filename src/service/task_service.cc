@@ -31,6 +31,8 @@ void TaskService::register_methods(ttrpc::Server& server) {
   SHIM_METHOD("Pause", task::PauseRequest, Empty, pause);
   SHIM_METHOD("Resume", task::ResumeRequest, Empty, resume);
   SHIM_METHOD("Checkpoint", task::CheckpointTaskRequest, Empty, checkpoint);
+  SHIM_METHOD("Stats", task::StatsRequest, task::StatsResponse, stats);
+  SHIM_METHOD("Update", task::UpdateTaskRequest, Empty, update);
   SHIM_METHOD("Connect", task::ConnectRequest, task::ConnectResponse, connect);
   SHIM_METHOD("Shutdown", task::ShutdownRequest, Empty, shutdown);
 #undef SHIM_METHOD

@@ -50,6 +50,8 @@ class TaskService {
   Task<Result<Empty>> pause(task::PauseRequest req, ttrpc::CallContext);
   Task<Result<Empty>> resume(task::ResumeRequest req, ttrpc::CallContext);
   Task<Result<Empty>> checkpoint(task::CheckpointTaskRequest req, ttrpc::CallContext);
+  Task<Result<task::StatsResponse>> stats(task::StatsRequest req, ttrpc::CallContext);
+  Task<Result<Empty>> update(task::UpdateTaskRequest req, ttrpc::CallContext);
   Task<Result<task::ConnectResponse>> connect(task::ConnectRequest req, ttrpc::CallContext);
   Task<Result<Empty>> shutdown(task::ShutdownRequest req, ttrpc::CallContext);
 
@@ -74,6 +76,9 @@ class TaskService {
   Task<Result<Empty>> resume_container(std::shared_ptr<Container> c);
   // Undoes a half-made container: runsc state, mounts, fds.
   Task<void> discard(std::shared_ptr<Container> c);
+
+  // Finds the sandbox's host cgroup and watches it for OOM kills.
+  void watch_cgroup(std::shared_ptr<Container> c);
 
   // Exit paths, started by the reaper.
   void watch_exit(std::shared_ptr<Container> c, std::shared_ptr<Process> p);

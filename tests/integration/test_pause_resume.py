@@ -105,3 +105,24 @@ def test_metrics_show_memory_usage(cd):
         assert int(usage[0].split()[1]) > 0, text
     finally:
         remove(cd, cid)
+
+
+def test_oom_before_exit(cd):
+    """A container limited to 64 MiB that allocates far more: /tasks/oom, then /tasks/exit."""
+    events = subprocess.Popen(["ctr", "-a", cd.address, "-n", cd.ns, "events"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    cid = unique(cd, "oom")
+    try:
+        time.sleep(0.3)
+        # dd's one 1 GiB buffer, filled by a single read: fast, and all of it touched.
+        r = cd.run_container(cid, ["dd", "if=/dev/zero", "of=/dev/null", "bs=1024M", "count=1"],
+                             extra_args=["--memory-limit", str(64 << 20)], timeout=120)
+        assert r.returncode != 0, r
+        time.sleep(0.5)
+    finally:
+        events.kill()
+        out = events.communicate()[0].decode()
+    mine = [line for line in out.splitlines() if cid in line]
+    topics = [w for line in mine for w in line.split()[:6] if w.startswith("/tasks/")]
+    assert "/tasks/oom" in topics, out
+    assert topics.index("/tasks/oom") < topics.index("/tasks/exit"), topics
