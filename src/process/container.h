@@ -17,6 +17,10 @@ struct Container {
   std::string bundle;
   std::string ns;
   std::string rootfs;  // <bundle>/rootfs when the shim mounted it, else empty
+  // The pod sandbox this container runs in: its own id, or for an app container (CRI) the
+  // id of the pod's sandbox container, whose runsc root and sandbox process it shares.
+  std::string sandbox_id;
+  bool joins_sandbox = false;
   std::string checkpoint;  // a checkpoint image to restore at Start, else empty
   std::unique_ptr<Runsc> runsc;
   // The host cgroup the sandbox runs in (stats, updates) and its OOM watch; absent when the

@@ -115,5 +115,6 @@ Args restore(std::string_view id, std::string_view bundle, std::string_view imag
 }
 
 Args events_stats(std::string_view id) { return {"events", "--stats", std::string(id)}; }
+Args wait(std::string_view id) { return {"wait", std::string(id)}; }
 
 }  // namespace shim::runsc_argv

@@ -42,5 +42,6 @@ std::vector<std::string> restore(std::string_view id, std::string_view bundle,
                                  std::string_view image_path, std::string_view pid_file,
                                  std::string_view console_socket);
 std::vector<std::string> events_stats(std::string_view id);
+std::vector<std::string> wait(std::string_view id);
 
 }  // namespace shim::runsc_argv

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <nlohmann/json.hpp>
 
 #include "base/file.h"
 #include "base/log.h"
@@ -242,6 +243,22 @@ Task<Result<pid_t>> Runsc::restore(std::string id, std::string bundle, std::stri
   auto pid = read_pid_file(pid_file);
   if (!pid) co_return std::move(pid).error().wrap("runsc restore");
   co_return *pid;
+}
+
+Task<Result<int>> Runsc::wait(std::string id) {
+  // As long as the container lives: no deadline that could cut a healthy wait short.
+  Call call{"wait", runsc_argv::wait(id), std::chrono::hours(24 * 365), {}};
+  call.capture_stdout = true;
+  auto out = co_await run(std::move(call));
+  if (!out) co_return std::move(out).error();
+  auto parsed = nlohmann::json::parse(*out, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded() || !parsed.contains("exitStatus") ||
+      !parsed["exitStatus"].is_number_integer()) {
+    co_return Error(Code::kInternal, str_cat("runsc wait: unexpected output: ", *out));
+  }
+  int status = parsed["exitStatus"].get<int>();
+  // Go's WaitStatus.ExitStatus() is -1 for a process killed by a signal.
+  co_return status < 0 ? 128 + 9 : status;
 }
 
 Task<Result<std::string>> Runsc::events_stats(std::string id) {

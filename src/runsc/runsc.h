@@ -72,6 +72,9 @@ class Runsc {
                               std::string console_socket = {});
   // The JSON text of `runsc events --stats`.
   Task<Result<std::string>> events_stats(std::string id);
+  // Blocks (in a `runsc wait` child) until container `id` exits; its exit code, or 128 + signal.
+  // Only for app containers inside a pod's sandbox: a sandbox's own root container is reaped.
+  Task<Result<int>> wait(std::string id);
 
   const std::string& state_root() const { return state_root_; }
   const std::string& log_path() const { return log_path_; }

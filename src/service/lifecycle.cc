@@ -6,6 +6,7 @@
 
 #include "base/log.h"
 #include "process/bundle_record.h"
+#include "process/bundle_spec.h"
 #include "process/ids.h"
 #include "process/mount.h"
 #include "reactor/deadline.h"
@@ -51,7 +52,16 @@ Task<Result<task::CreateTaskResponse>> TaskService::create_container(
   if (!config_path) co_return std::move(config_path).error();
   auto config = load_shim_config(*config_path);
   if (!config) co_return std::move(config).error();
-  auto runsc = Runsc::for_sandbox(ctx_.runner, std::move(*config), ctx_.ns, req.id, req.bundle);
+  // An app container of a pod (CRI) is created inside the pod's sandbox, which this shim
+  // already serves; anything else gets a sandbox of its own.
+  auto spec = read_bundle_spec(req.bundle);
+  bool joins = spec && spec->joins_sandbox(req.id);
+  std::string sandbox_id = joins ? spec->sandbox_id : req.id;
+  if (joins && !containers_.contains(sandbox_id)) {
+    co_return Error(Code::kFailedPrecondition,
+                    str_cat("pod sandbox ", sandbox_id, " is not served by this shim"));
+  }
+  auto runsc = Runsc::for_sandbox(ctx_.runner, std::move(*config), ctx_.ns, sandbox_id, req.bundle);
   if (!runsc) co_return std::move(runsc).error();
 
   auto c = std::make_shared<Container>();
@@ -59,11 +69,13 @@ Task<Result<task::CreateTaskResponse>> TaskService::create_container(
   c->bundle = req.bundle;
   c->ns = ctx_.ns;
   c->runsc = std::make_unique<Runsc>(std::move(*runsc));
+  c->sandbox_id = sandbox_id;
+  c->joins_sandbox = joins;
   c->init = std::make_shared<Process>();
   Process& init = *c->init;
   init.stdio = io::StdioConfig{req.stdin, req.stdout, req.stderr, req.terminal};
 
-  BundleRecord record{*config_path, req.id, !req.rootfs.empty()};
+  BundleRecord record{*config_path, sandbox_id, !req.rootfs.empty()};
   if (auto r = write_bundle_record(req.bundle, record); !r) co_return std::move(r).error();
   if (!req.rootfs.empty()) {
     std::vector<MountSpec> mounts;
@@ -91,8 +103,8 @@ Task<Result<task::CreateTaskResponse>> TaskService::create_container(
   // Named locals, not temporaries, in co_await calls: GCC 12 mishandles the latter.
   std::string pid_file = req.bundle + "/init.pid";
   RunscStdio stdio = child_stdio(*init.io);
-  auto pid = co_await c->runsc->create(req.id, req.bundle, pid_file, stdio,
-                                       init.io->console_socket());
+  auto pid =
+      co_await c->runsc->create(req.id, req.bundle, pid_file, stdio, init.io->console_socket());
   if (!pid) {
     co_await discard(c);
     co_return std::move(pid).error();
@@ -100,8 +112,12 @@ Task<Result<task::CreateTaskResponse>> TaskService::create_container(
   // The sandbox exits with the container's status; it is our child (subreaper), so its exit
   // is ours to reap, even if it came before this line.
   init.pid = init.host_pid = *pid;
-  watch_exit(c, c->init);
-  watch_cgroup(c);
+  if (!joins) {
+    watch_exit(c, c->init);
+    watch_cgroup(c);
+  } else if (auto pod = Cgroup::for_pid(containers_[sandbox_id]->init->host_pid)) {
+    c->cgroup = std::move(*pod);  // stats of the pod's sandbox; its OOM watch is the pod's
+  }
   if (auto r = co_await init.io->attach(); !r) {
     co_await discard(c);
     co_return std::move(r).error();
@@ -136,8 +152,9 @@ Task<void> TaskService::discard(std::shared_ptr<Container> c) {
   if (!c->rootfs.empty()) {
     if (auto r = unmount_all(c->rootfs); !r) log::warn(r.error().message());
   }
-  // runsc leaves the per-sandbox root directory itself behind.
-  ::rmdir(c->runsc->state_root().c_str());
+  // runsc leaves the per-sandbox root directory itself behind; an app container shares its
+  // pod's.
+  if (!c->joins_sandbox) ::rmdir(c->runsc->state_root().c_str());
 }
 
 Task<Result<task::StartResponse>> TaskService::start(task::StartRequest req, ttrpc::CallContext) {
@@ -172,6 +189,8 @@ Task<Result<task::StartResponse>> TaskService::start_init(std::shared_ptr<Contai
   } else if (auto r = co_await c->runsc->start(c->id); !r) {
     co_return std::move(r).error();
   }
+  // No host process exits with an app container: runsc reports its exit.
+  if (c->joins_sandbox) spawn(wait_app_exit(c));
   if (auto r = init.apply(ProcessEvent::kStart); !r) co_return std::move(r).error();
   ev::TaskStart event;
   event.container_id = c->id;
@@ -189,8 +208,8 @@ Task<Result<void>> TaskService::restore_sandbox(std::shared_ptr<Container> c, st
   std::unique_ptr<io::ProcessIo> fresh = std::move(*opened);
   std::string pid_file = c->bundle + "/init.pid";
   RunscStdio stdio = child_stdio(*fresh);
-  auto pid = co_await c->runsc->restore(c->id, c->bundle, image, pid_file, stdio,
-                                        fresh->console_socket());
+  auto pid =
+      co_await c->runsc->restore(c->id, c->bundle, image, pid_file, stdio, fresh->console_socket());
   if (!pid) co_return std::move(pid).error();
   init.host_pid = *pid;
   init.pid = *pid;
@@ -198,6 +217,20 @@ Task<Result<void>> TaskService::restore_sandbox(std::shared_ptr<Container> c, st
   watch_cgroup(c);
   init.io = std::move(fresh);
   co_return co_await init.io->attach();
+}
+
+Task<void> TaskService::wait_app_exit(std::shared_ptr<Container> c) {
+  auto code = co_await c->runsc->wait(c->id);
+  ExitStatus status;
+  clock_gettime(CLOCK_REALTIME, &status.at);
+  if (code) {
+    status.code = *code;
+  } else {
+    // The pod's sandbox went away under it (or runsc failed): it was killed.
+    log::warn("wait for ", c->id, ": ", code.error().message());
+    status.code = 128 + 9;
+  }
+  co_await handle_exit(c, c->init, status);
 }
 
 void TaskService::watch_exit(std::shared_ptr<Container> c, std::shared_ptr<Process> p) {
@@ -268,7 +301,7 @@ Task<Result<task::DeleteResponse>> TaskService::remove_init(std::shared_ptr<Cont
   (void)init.apply(ProcessEvent::kDelete);
   containers_.erase(c->id);
   co_await discard(c);
-  if (never_ran && !init.exit) {
+  if (never_ran && !init.exit && !c->joins_sandbox) {
     // Force-deleting a created sandbox kills it: give the reaper a moment for its status.
     co_await wait_with_deadline(ctx_.reactor, init.exit_published, 2000ms);
   }

@@ -82,6 +82,7 @@ class TaskService {
 
   // Exit paths, started by the reaper.
   void watch_exit(std::shared_ptr<Container> c, std::shared_ptr<Process> p);
+  Task<void> wait_app_exit(std::shared_ptr<Container> c);
   Task<void> handle_exit(std::shared_ptr<Container> c, std::shared_ptr<Process> p,
                          ExitStatus status);
 

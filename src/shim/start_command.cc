@@ -1,15 +1,15 @@
 #include "shim/start_command.h"
 
 #include <fcntl.h>
-#include <unistd.h>
-
 #include <linux/close_range.h>
+#include <unistd.h>
 
 #include <climits>
 #include <cstdio>
 
 #include "base/file.h"
 #include "base/strings.h"
+#include "process/bundle_spec.h"
 #include "process/ids.h"
 #include "shim/daemon.h"
 #include "shim/socket_address.h"
@@ -62,7 +62,13 @@ int run_start_command(const ShimFlags& flags) {
   auto bundle = working_directory();
   if (!bundle) return fail(bundle.error());
 
-  std::string address = socket_address(flags.address, flags.ns, flags.id);
+  // One shim per pod: an app container is served by the shim of its pod's sandbox.
+  std::string group = flags.id;
+  if (auto spec = read_bundle_spec(*bundle); spec && spec->joins_sandbox(flags.id)) {
+    if (auto r = validate_id(spec->sandbox_id, "sandbox id"); !r) return fail(r.error());
+    group = spec->sandbox_id;
+  }
+  std::string address = socket_address(flags.address, flags.ns, group);
   std::string path = socket_path(address);
   if (socket_is_live(path)) return announce(*bundle, address);  // a shim already serves it
 
