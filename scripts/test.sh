@@ -37,7 +37,7 @@ if [[ -z ${SKIP_FUZZ:-} ]]; then
   echo "== fuzzing (bounded)"
   CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DSHIM_FUZZ=ON
-  cmake --build "$BUILD_DIR-fuzz" -j"$(nproc)" --target fuzz_ttrpc_frame
+  cmake --build "$BUILD_DIR-fuzz" -j"$(nproc)" --target fuzz_ttrpc_frame fuzz_task_requests
   ctest --test-dir "$BUILD_DIR-fuzz" --output-on-failure -R '^fuzz_' --timeout 300 || status=1
 fi
 
