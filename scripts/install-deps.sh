@@ -18,6 +18,9 @@ PACKAGES=(
   containerd runc runsc busybox-static
   # integration harness
   python3 python3-pytest iproute2 util-linux procps psmisc
+  # CRI tests (tests/cri): a gRPC client of containerd's CRI plugin generated with
+  # protoc (above), and CNI plugins (bridge, host-local, loopback) for pod networks
+  python3-grpcio python3-protobuf containernetworking-plugins
 )
 
 # One dpkg-query for all packages; "install ok installed" is the only usable state

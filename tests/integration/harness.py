@@ -196,13 +196,16 @@ class Containerd:
     """
 
     def __init__(self, shim=None, rootfs=None, cri=False, extra_config="",
-                 start_timeout=20):
+                 start_timeout=20, prepare=None):
         # shim=False: no runsc shim at all (harness self-tests with the Go runc shim).
         self.shim = None if shim is False else Path(shim) if shim else shim_binary()
         self.rootfs = Path(rootfs) if rootfs else None
         self.cri = cri  # True: leave the CRI plugin on (extra_config configures it)
         self.extra_config = extra_config  # TOML appended to config.toml
         self.start_timeout = start_timeout
+        # prepare(self) -> str: runs once self.dir exists, before containerd starts (to
+        # write files the config names, under our dir); its TOML is appended to config.toml.
+        self.prepare = prepare
         self.token = secrets.token_hex(4)
         self.dir = None
         self.proc = None
@@ -231,7 +234,8 @@ class Containerd:
         bindir.mkdir()
         if self.shim:
             (bindir / SHIM_NAME).symlink_to(self.shim)
-        self.config_path.write_text(self._config())
+        self.config_path.write_text(self._config()
+                                    + ((self.prepare(self) or "") if self.prepare else ""))
         env = dict(os.environ, PATH=f"{bindir}:{os.environ.get('PATH', '/usr/bin:/bin')}")
         self._log = open(self.log_path, "wb")
         t0 = time.monotonic()
