@@ -103,6 +103,11 @@ def _remove_everything(e):
         pods = rt.ListPodSandbox(api.ListPodSandboxRequest(), timeout=20).items
     except Exception:  # noqa: BLE001
         return
+    # Ids the test never saw (a RunPodSandbox that failed half-way still lists its pod):
+    # tracked, so stop() finds their shim sockets and CNI cache files too.
+    for item in list(ctrs) + list(pods):
+        if item.id not in e.ids:
+            e.track(item.id, "?")
     for c in ctrs:
         for call, req in ((rt.StopContainer, api.StopContainerRequest(container_id=c.id)),
                           (rt.RemoveContainer, api.RemoveContainerRequest(container_id=c.id))):

@@ -223,10 +223,13 @@ class CriContainerd:
         return ""
 
     def _cni_cache_files(self):
+        """libcni's cached results of our pods: our bridge network's, and those of the
+        loopback network the CRI plugin adds to every pod (`cni-loopback-<pod id>-lo`)."""
         if not CNI_CACHE_DIR.is_dir():
             return []
+        loopback = {f"cni-loopback-{i}-lo" for i in self.ids}
         return [f for f in CNI_CACHE_DIR.iterdir()
-                if f.name.startswith(self.network_name + "-")]
+                if f.name.startswith(self.network_name + "-") or f.name in loopback]
 
     def leftovers(self):
         """What the pods left behind: [] when clean. Call with no pod expected."""
