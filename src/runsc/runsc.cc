@@ -175,6 +175,12 @@ Task<Result<void>> Runsc::start(std::string id) {
   co_return co_await run_status(std::move(call));
 }
 
+Task<Result<void>> Runsc::start(std::string id, RunscStdio stdio) {
+  Call call{"start", runsc_argv::start(id), timeouts_.medium, stdio};
+  call.capture_stderr = false;  // the container's stderr
+  co_return co_await run_status(std::move(call));
+}
+
 Task<Result<RunscState>> Runsc::state(std::string id) {
   Call call{"state", runsc_argv::state(id), timeouts_.quick, {}};
   call.capture_stdout = true;

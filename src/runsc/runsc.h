@@ -54,6 +54,9 @@ class Runsc {
   Task<Result<pid_t>> create(std::string id, std::string bundle, std::string pid_file,
                              RunscStdio stdio, std::string console_socket = {});
   Task<Result<void>> start(std::string id);
+  // An app container in a pod's sandbox takes its stdio from `runsc start`, not `create`
+  // (measured: the fds given to create are never used for a subcontainer).
+  Task<Result<void>> start(std::string id, RunscStdio stdio);
   Task<Result<RunscState>> state(std::string id);
   Task<Result<void>> kill(std::string id, int signal, bool all = false,
                           std::optional<pid_t> pid = std::nullopt);

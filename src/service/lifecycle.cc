@@ -102,7 +102,8 @@ Task<Result<task::CreateTaskResponse>> TaskService::create_container(
   init.io = std::move(*opened);
   // Named locals, not temporaries, in co_await calls: GCC 12 mishandles the latter.
   std::string pid_file = req.bundle + "/init.pid";
-  RunscStdio stdio = child_stdio(*init.io);
+  // An app container gets its stdio at start; a sandbox's root container here.
+  RunscStdio stdio = joins ? RunscStdio{} : child_stdio(*init.io);
   auto pid =
       co_await c->runsc->create(req.id, req.bundle, pid_file, stdio, init.io->console_socket());
   if (!pid) {
@@ -118,9 +119,11 @@ Task<Result<task::CreateTaskResponse>> TaskService::create_container(
   } else if (auto pod = Cgroup::for_pid(containers_[sandbox_id]->init->host_pid)) {
     c->cgroup = std::move(*pod);  // stats of the pod's sandbox; its OOM watch is the pod's
   }
-  if (auto r = co_await init.io->attach(); !r) {
-    co_await discard(c);
-    co_return std::move(r).error();
+  if (!joins) {
+    if (auto r = co_await init.io->attach(); !r) {
+      co_await discard(c);
+      co_return std::move(r).error();
+    }
   }
   containers_[req.id] = c;
 
@@ -186,11 +189,15 @@ Task<Result<task::StartResponse>> TaskService::start_init(std::shared_ptr<Contai
     if (auto r = co_await restore_sandbox(c, c->checkpoint); !r) {
       co_return std::move(r).error().wrap("restore");
     }
+  } else if (c->joins_sandbox) {
+    RunscStdio stdio = child_stdio(*init.io);
+    if (auto r = co_await c->runsc->start(c->id, stdio); !r) co_return std::move(r).error();
+    if (auto r = co_await init.io->attach(); !r) co_return std::move(r).error();
+    // No host process exits with an app container: runsc reports its exit.
+    spawn(wait_app_exit(c));
   } else if (auto r = co_await c->runsc->start(c->id); !r) {
     co_return std::move(r).error();
   }
-  // No host process exits with an app container: runsc reports its exit.
-  if (c->joins_sandbox) spawn(wait_app_exit(c));
   if (auto r = init.apply(ProcessEvent::kStart); !r) co_return std::move(r).error();
   ev::TaskStart event;
   event.container_id = c->id;

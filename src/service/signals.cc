@@ -31,7 +31,10 @@ Task<Result<Empty>> TaskService::kill(task::KillRequest req, ttrpc::CallContext)
   }
   if (!r) {
     // The process may have exited while runsc looked for it.
-    if (p->exit) co_return Error(Code::kNotFound, str_cat("process ", req.id, " already finished"));
+    // runsc's words for a process that is gone (an app container that exited by itself).
+    if (p->exit || r.error().message().find("no such process") != std::string::npos) {
+      co_return Error(Code::kNotFound, str_cat("process ", req.id, " already finished"));
+    }
     co_return std::move(r).error().wrap(str_cat("kill ", req.id));
   }
   co_return Empty{};
