@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # THE test command: dependencies, build, unit tests (ctest), integration tests
-# (pytest against a private containerd). Exits non-zero if anything fails.
+# (pytest against a private containerd, and its CRI plugin for pods). Exits non-zero if
+# anything fails.
 #   scripts/test.sh [cmake configure args...]       (BUILD_DIR as in build.sh)
 #   PYTEST_ARGS="-k foundation -x" scripts/test.sh  (extra pytest arguments)
 set -euo pipefail
@@ -46,6 +47,6 @@ export SHIM_BINARY="$(realpath -m "$BUILD_DIR")/src/shim/containerd-shim-runsc-v
 # SIGINT on timeout, so pytest's fixtures still stop containerd and clean up.
 # shellcheck disable=SC2086  # PYTEST_ARGS is a list of words
 timeout -s INT -k 60 2400 "$PYTHON" -m pytest -v -p no:cacheprovider \
-  ${PYTEST_ARGS:-} tests/integration || status=1
+  ${PYTEST_ARGS:-} tests/integration tests/cri || status=1
 
 exit "$status"
