@@ -1,0 +1,591 @@
+"""The shim under hostile conditions, through a private containerd (issue 5).
+
+- containerd restarts under a live container: the task is still RUNNING afterwards and exec,
+  kill and delete work; an exit that happens while containerd is down reaches it once it is
+  back (the shim's event publisher queues and retries);
+- the shim is SIGKILLed: containerd runs our `delete` and nothing is left (no sandbox, gofer,
+  mount, socket, runsc state);
+- the sandbox is SIGKILLed: /tasks/exit with 137 reaches containerd and the shim stays healthy;
+- runsc misbehaves (fake runsc scripts in tests/fake_runsc/*_delegating.sh that run the real
+  runsc except for one subcommand): ctr fails in bounded time with runsc's log.json message,
+  other calls keep working while one hangs, and nothing leaks.
+
+Every container id ends in the instance token: runsc names sandboxes host-wide, and other
+runs of the suite share this machine.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import harness
+import ttrpc_client as tt
+
+TASKS_DIR = "io.containerd.runtime.v2.task"
+RUNSC_STATE = Path("/run/containerd/runsc")
+FAKE_RUNSC = Path(__file__).resolve().parents[1] / "fake_runsc"
+
+
+# -- helpers (test_hostile_input.py and test_soak.py use them too) ---------------------------
+
+
+def wait_for(pred, timeout, step=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+def report(capsys, text):
+    """A measured number, shown in `pytest -v` output even when the test passes."""
+    with capsys.disabled():
+        print(f"\n    [measured] {text}", flush=True)
+
+
+def unique(cd, name):
+    return f"{name}-{cd.token}"
+
+
+def diag(cd, cid=None, r=None, since=0):
+    """What a failed assertion should show: ctr's output, runsc's errors, containerd's log
+    (which carries the shim's log lines) from `since` on, its tail at most."""
+    out = []
+    if r is not None:
+        out.append(f"ctr rc={r.returncode} stdout={r.stdout[-2000:]!r} stderr={r.stderr[-2000:]!r}")
+    if cid:
+        log_json = cd.state / TASKS_DIR / cd.ns / cid / "log.json"
+        if log_json.exists():
+            errors = [l for l in log_json.read_text(errors="replace").splitlines()
+                      if '"level":"error"' in l or '"level":"warning"' in l]
+            out.append("--- runsc log.json (errors) ---\n" + "\n".join(errors[-10:]))
+    out.append("--- containerd log (tail) ---\n" + cd.log_text()[since:][-6000:])
+    return "\n".join(out)
+
+
+def run_detached(cd, cid, cmd=("sleep", "1000"), runtime_config=None, timeout=60):
+    """`ctr run -d`; returns ctr's CompletedProcess (the caller asserts)."""
+    cd.track(cd.ns, cid)
+    return cd.ctr("run", "-d", "--runtime", harness.RUNSC_RUNTIME, "--runtime-config-path",
+                  str(runtime_config or cd.shim_toml), *(f"--env={e}" for e in harness.DEFAULT_ENV),
+                  "--rootfs", str(cd.rootfs), cid, *cmd, timeout=timeout)
+
+
+def start_detached(cd, cid, cmd=("sleep", "1000")):
+    r = run_detached(cd, cid, cmd)
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"", b""), diag(cd, cid, r)
+    assert task_row(cd, cid)[1] == "RUNNING", diag(cd, cid)
+
+
+def task_row(cd, cid, timeout=30):
+    """(pid, STATUS) of cid in `ctr task ls`, or None when it is not listed."""
+    r = cd.ctr("task", "ls", timeout=timeout)
+    assert r.returncode == 0, diag(cd, cid, r)
+    for line in r.stdout.decode().splitlines()[1:]:
+        fields = line.split()
+        if fields and fields[0] == cid:
+            return int(fields[1]), fields[2]
+    return None
+
+
+def task_status(cd, cid):
+    row = task_row(cd, cid)
+    return row[1] if row else None
+
+
+def delete_stopped(cd, cid, expect_status):
+    """`ctr task delete` of a STOPPED task (checking the exit status it reports), then
+    `ctr container delete`."""
+    r = cd.ctr("task", "delete", cid, timeout=30)
+    assert r.returncode == 0, diag(cd, cid, r)
+    if expect_status:
+        # ctr prints the DeleteResponse's exit status when it is not 0.
+        expected = f"exit with non-zero exit code {expect_status}".encode()
+        assert expected in r.stderr, diag(cd, cid, r)
+    else:
+        assert b"non-zero exit code" not in r.stderr, diag(cd, cid, r)
+    r = cd.ctr("container", "delete", cid, timeout=30)
+    assert (r.returncode, r.stderr) == (0, b""), diag(cd, cid, r)
+    assert task_row(cd, cid) is None
+
+
+def kill_and_remove(cd, cid, expect_status=137):
+    r = cd.ctr("task", "kill", "-s", "SIGKILL", cid, timeout=30)
+    assert r.returncode == 0, diag(cd, cid, r)
+    assert wait_for(lambda: task_status(cd, cid) == "STOPPED", 15, 0.1), diag(cd, cid)
+    delete_stopped(cd, cid, expect_status)
+
+
+def bundle_of(cd, cid):
+    return cd.state / TASKS_DIR / cd.ns / cid
+
+
+def shim_pid_of(cd, cid):
+    return int((bundle_of(cd, cid) / "shim.pid").read_text())
+
+
+def children(pid):
+    out = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            out += [int(p) for p in (task / "children").read_text().split()]
+    except OSError:
+        pass
+    return out
+
+
+def cmdline(pid):
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def sandbox_pid_of(cd, cid):
+    """The runsc-sandbox process: the shim's child, and the task's pid."""
+    shim = shim_pid_of(cd, cid)
+    sandboxes = [p for p in children(shim) if cmdline(p).startswith("runsc-sandbox ")]
+    assert len(sandboxes) == 1, [(p, cmdline(p)[:80]) for p in children(shim)]
+    return sandboxes[0]
+
+
+def pid_gone(pid):
+    return harness._is_gone(pid)
+
+
+def leftover_state(cd):
+    """cd.leftovers() plus runsc state dirs and bundles of this test's namespace."""
+    out = list(cd.leftovers())
+    runsc_root = RUNSC_STATE / cd.ns  # the ns folder itself may stay; no sandbox root may
+    if runsc_root.is_dir():
+        out += [f"runsc state {p}" for p in runsc_root.iterdir()]
+    bundles = cd.state / TASKS_DIR / cd.ns
+    if bundles.is_dir():
+        out += [f"bundle {p}" for p in bundles.iterdir()]
+    return sorted(set(out))
+
+
+def assert_clean(cd, timeout=10):
+    """Nothing of this namespace's containers remains (the shim exits just after answering
+    Shutdown, which ctr does not wait for: allow it a moment)."""
+    wait_for(lambda: not leftover_state(cd), timeout, 0.1)
+    left = leftover_state(cd)
+    assert left == [], "left behind:\n" + "\n".join(left) + "\n" + diag(cd)
+    r = cd.ctr("container", "ls", "-q", timeout=30)
+    assert r.stdout == b"", r
+
+
+def our_shims(cd):
+    """Pids of live shim daemons of this containerd instance."""
+    return [pid for pid, comm, cmd in cd.our_processes()
+            if cmd.startswith(str(cd.shim)) or harness.SHIM_NAME in cmd.split(" ")[0]]
+
+
+# `ctr events` line: "2026-11-22 20:52:04.611169459 +0000 UTC <ns> <topic> <json>"
+EVENT_LINE = re.compile(r"^\S+ \S+ \S+ \S+ (\S+) (/\S+) (.*)$")
+
+
+class EventLog:
+    """`ctr events` in its own process, its lines collected by a thread. subscribed() makes
+    sure the subscription is live: an event from before it is never shown."""
+
+    def __init__(self, cd):
+        self.cd = cd
+        self.proc = subprocess.Popen(["ctr", "-a", cd.address, "events"],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self.lines = []
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.decode(errors="replace").rstrip("\n"))
+
+    def subscribed(self, timeout=30):
+        """Creates marker namespaces until one shows up in the stream."""
+        markers, seen = [], False
+        deadline = time.monotonic() + timeout
+        while not seen and time.monotonic() < deadline:
+            marker = self.cd.new_namespace(f"evmark{len(markers)}")
+            markers.append(marker)
+            assert self.cd.ctr("namespaces", "create", marker).returncode == 0
+            seen = wait_for(lambda: ("/namespaces/create", {"name": marker})
+                            in self.events(self.cd.ns), 1)
+        for marker in markers:
+            self.cd.ctr("namespaces", "remove", marker)
+        assert seen, f"ctr events showed none of {markers}: {self.lines}"
+
+    def events(self, ns):
+        """[(topic, payload dict)] of namespace ns, in arrival order."""
+        out = []
+        for line in list(self.lines):
+            m = EVENT_LINE.match(line)
+            if m and m.group(1) == ns:
+                try:
+                    out.append((m.group(2), json.loads(m.group(3))))
+                except ValueError:
+                    out.append((m.group(2), {"unparsed": m.group(3)}))
+        return out
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.thread.join(5)
+
+
+# -- containerd restarts -------------------------------------------------------------------
+
+
+def stop_containerd(containerd, sig=signal.SIGTERM, timeout=10):
+    """Stop containerd with `sig` and wait for it (its shims live on: they have their own
+    session)."""
+    t0 = time.monotonic()
+    containerd.proc.send_signal(sig)
+    containerd.proc.wait(timeout)
+    containerd._log.close()
+    return time.monotonic() - t0
+
+
+def start_containerd_again(containerd):
+    """containerd once more with the same config, root, state, cwd and PATH as
+    harness.Containerd.start() gave it; its log appends to the same file."""
+    t0 = time.monotonic()
+    containerd._log = open(containerd.log_path, "ab")
+    env = dict(os.environ,
+               PATH=f"{containerd.dir / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}")
+    containerd.proc = subprocess.Popen(
+        ["containerd", "--config", str(containerd.config_path)], cwd=containerd.dir / "cwd",
+        env=env, stdin=subprocess.DEVNULL, stdout=containerd._log, stderr=subprocess.STDOUT,
+        start_new_session=True)
+    containerd._wait_ready()
+    return time.monotonic() - t0
+
+
+def task_rows(cd):
+    """[(id, pid, STATUS)] of `ctr task ls`."""
+    r = cd.ctr("task", "ls", timeout=30)
+    rows = []
+    for line in r.stdout.decode().splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 3:
+            rows.append((fields[0], int(fields[1]), fields[2]))
+    return rows
+
+
+def tidy(cd, containerd):
+    """Best effort: remove every task and container of cd's namespace. A CREATED task that
+    the shim cannot kill (see test_runsc_start_exits_early) gets its sandbox SIGKILLed
+    directly, if that pid is a runsc-sandbox of ours."""
+    if containerd.proc is None or containerd.proc.poll() is not None:
+        start_containerd_again(containerd)
+    rows = task_rows(cd)
+    for tid, pid, status in rows:
+        r = cd.ctr("task", "kill", "-s", "SIGKILL", tid, timeout=30)
+        if r.returncode != 0 and status == "CREATED" and pid > 0:
+            ours = {p for p, _, c in cd.our_processes() if c.startswith("runsc-sandbox ")}
+            if pid in ours:
+                os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: all(st != "RUNNING" and st != "CREATED" for _, _, st in task_rows(cd)), 10)
+    for tid, _, _ in rows:
+        cd.ctr("task", "delete", "-f", tid, timeout=30)
+    for cid in cd.ctr("container", "ls", "-q", timeout=30).stdout.decode().split():
+        cd.ctr("container", "delete", cid, timeout=30)
+
+
+@pytest.fixture(autouse=True)
+def _tidy(cd, containerd):
+    """After each test: a failed test must not leave tasks and containers that make the next
+    tests' leak checks fail too (the test itself asserts). containerd is brought back if a
+    test left it down."""
+    yield
+    tidy(cd, containerd)
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
+def test_containerd_restart(cd, containerd, capsys, sig):
+    """containerd restarts (stopped, or crashed) under a live container: RUNNING, exec, kill,
+    delete all work."""
+    cid = unique(cd, "live")
+    start_detached(cd, cid)
+    pid, _ = task_row(cd, cid)
+    shim = shim_pid_of(cd, cid)
+    assert pid == sandbox_pid_of(cd, cid)
+
+    down = stop_containerd(containerd, getattr(signal, sig))
+    assert not pid_gone(shim) and not pid_gone(pid), "shim or sandbox died with containerd"
+    since = len(cd.log_text())
+    up = start_containerd_again(containerd)
+
+    # containerd reloads the task from the bundle and reconnects to the same shim.
+    assert task_row(cd, cid) == (pid, "RUNNING"), diag(cd, cid, since=since)
+    assert shim_pid_of(cd, cid) == shim and not pid_gone(shim)
+    t0 = time.monotonic()
+    r = cd.ctr("task", "exec", "--exec-id", "after", cid, "echo", "after restart", timeout=30)
+    exec_s = time.monotonic() - t0
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"after restart\n", b""), (
+        diag(cd, cid, r, since))
+    r = cd.ctr("task", "exec", "--exec-id", "code", cid, "sh", "-c", "exit 3", timeout=30)
+    assert r.returncode == 3, diag(cd, cid, r, since)
+    kill_and_remove(cd, cid, expect_status=137)
+    assert_clean(cd)
+    report(capsys, f"containerd {sig} {down:.2f}s, start again {up:.2f}s, first exec after "
+                   f"restart {exec_s:.2f}s")
+
+
+def test_exit_while_containerd_down(cd, containerd, capsys):
+    """An exit that happens while containerd is down reaches it once it is back."""
+    cid = unique(cd, "downexit")
+    start_detached(cd, cid)
+    pid, _ = task_row(cd, cid)
+    assert pid == sandbox_pid_of(cd, cid)
+
+    stop_containerd(containerd)
+    os.kill(pid, signal.SIGKILL)
+    # The shim reaps it (a zombie would still have /proc/<pid>); its publisher then fails to
+    # reach containerd and queues the exit.
+    assert wait_for(lambda: not Path(f"/proc/{pid}").exists(), 10), "sandbox not reaped"
+    time.sleep(1.0)
+    since = len(cd.log_text())
+    t0 = time.monotonic()
+    start_containerd_again(containerd)
+
+    # The queued /tasks/exit reaches the new containerd (backoff is at most 5 s).
+    forwarded = f'msg="event forwarded" ns={cd.ns} topic=/tasks/exit'
+    assert wait_for(lambda: forwarded in cd.log_text()[since:], 15, 0.1), diag(cd, cid, since=since)
+    delivered = time.monotonic() - t0
+    # The shim's own log reaches the new containerd through the same fifo.
+    assert wait_for(lambda: "event publisher: containerd reachable again"
+                    in cd.log_text()[since:], 5), diag(cd, cid, since=since)
+    assert task_row(cd, cid) == (pid, "STOPPED"), diag(cd, cid, since=since)
+    delete_stopped(cd, cid, expect_status=137)
+    assert_clean(cd)
+    report(capsys, f"exit queued while containerd was down forwarded {delivered:.2f}s after "
+                   "it was started again")
+
+
+# -- the shim or the sandbox killed -----------------------------------------------------------
+
+
+def test_shim_sigkill(cd, capsys):
+    """A SIGKILLed shim: containerd sees the connection drop, runs our `delete` and publishes
+    /tasks/exit with the 137 it returns; nothing is left (no sandbox or gofer, mount, socket,
+    runsc state)."""
+    log = EventLog(cd)
+    try:
+        log.subscribed()
+        cid = unique(cd, "shimkill")
+        start_detached(cd, cid)
+        shim = shim_pid_of(cd, cid)
+        sandbox = sandbox_pid_of(cd, cid)
+        gofer = [p for p in children(shim) if cmdline(p).startswith("runsc-gofer ")]
+        assert len(gofer) == 1, [cmdline(p)[:80] for p in children(shim)]
+        since = len(cd.log_text())
+        t0 = time.monotonic()
+        os.kill(shim, signal.SIGKILL)
+
+        # runsc gives sandbox and gofer a parent-death signal: they die with the shim (and
+        # are reaped by whoever inherits them).
+        assert wait_for(lambda: pid_gone(sandbox) and pid_gone(gofer[0]), 20, 0.1), (
+            "sandbox/gofer outlived the killed shim:\n" + diag(cd, cid, since=since))
+        died = time.monotonic() - t0
+
+        def exits():
+            return [p for t, p in log.events(cd.ns)
+                    if t == "/tasks/exit" and p.get("container_id") == cid]
+        assert wait_for(exits, 20, 0.1), "\n".join(log.lines) + diag(cd, cid, since=since)
+        assert exits()[0].get("exit_status") == 137, exits()
+        assert "cleaning up dead shim" in cd.log_text()[since:]
+    finally:
+        log.close()
+    # containerd dropped the task; the container is deleted as usual.
+    assert wait_for(lambda: task_status(cd, cid) is None, 10, 0.1), diag(cd, cid, since=since)
+    r = cd.ctr("container", "delete", cid, timeout=30)
+    assert (r.returncode, r.stderr) == (0, b""), diag(cd, cid, r, since)
+    # Our `delete` (run by containerd) removes the runsc state, the socket and the mounts.
+    state = RUNSC_STATE / cd.ns / cid
+
+    def deleted():
+        return (not state.exists() and not cd.socket_path(cid).exists()
+                and harness.mounts_under(cd.dir) == [])
+    done = wait_for(deleted, 30, 0.1)
+    gone = time.monotonic() - t0
+    leftover = [(p, c) for p, _, c in cd.our_processes()]
+    assert done, (f"after {gone:.1f}s: state {state.exists()}, socket "
+                  f"{cd.socket_path(cid).exists()}, mounts {harness.mounts_under(cd.dir)}, "
+                  f"processes {leftover}\n" + diag(cd, cid, since=since))
+    assert_clean(cd)
+    report(capsys, f"shim SIGKILL -> sandbox and gofer dead in {died:.2f}s; runsc state, "
+                   f"socket and mounts gone in {gone:.2f}s")
+
+
+def test_sandbox_sigkill(cd):
+    """/tasks/exit 137 reaches containerd, and the shim stays healthy."""
+    log = EventLog(cd)
+    try:
+        log.subscribed()
+        cid = unique(cd, "sbkill")
+        start_detached(cd, cid)
+        pid, _ = task_row(cd, cid)
+        shim = shim_pid_of(cd, cid)
+        assert pid == sandbox_pid_of(cd, cid)
+        os.kill(pid, signal.SIGKILL)
+
+        def exits():
+            return [p for t, p in log.events(cd.ns)
+                    if t == "/tasks/exit" and p.get("container_id") == cid]
+        assert wait_for(exits, 10), "\n".join(log.lines) + diag(cd, cid)
+        assert len(exits()) == 1, log.lines
+        ev = exits()[0]
+        assert (ev.get("id"), ev.get("pid"), ev.get("exit_status")) == (cid, pid, 137), ev
+        assert task_row(cd, cid) == (pid, "STOPPED")
+        # The shim still serves: State answered above; exec into the dead one is refused.
+        assert not pid_gone(shim)
+        r = cd.ctr("task", "exec", "--exec-id", "late", cid, "true", timeout=30)
+        assert r.returncode != 0 and b"stopped" in r.stderr, diag(cd, cid, r)
+
+        # A second container in the same namespace runs normally meanwhile.
+        r = cd.run_container(unique(cd, "second"), ["echo", "still fine"], timeout=60)
+        assert (r.returncode, r.stdout) == (0, b"still fine\n"), diag(cd, None, r)
+
+        delete_stopped(cd, cid, expect_status=137)
+        assert wait_for(lambda: any(t == "/tasks/delete" and p.get("container_id") == cid
+                                    for t, p in log.events(cd.ns)), 10), log.lines
+    finally:
+        log.close()
+    assert_clean(cd)
+
+
+# -- runsc misbehaving --------------------------------------------------------------------
+
+
+def fake_runsc_toml(cd, script):
+    """A shim TOML whose runsc is one of our delegating fakes."""
+    path = cd.dir / f"shim-{script}.toml"
+    path.write_text(f'binary_name = "{FAKE_RUNSC / script}"\n\n[runsc_config]\nnetwork = "none"\n')
+    return path
+
+
+def test_runsc_create_fails(cd):
+    cid = unique(cd, "failcreate")
+    t0 = time.monotonic()
+    r = run_detached(cd, cid, runtime_config=fake_runsc_toml(cd, "fail_create_delegating.sh"))
+    took = time.monotonic() - t0
+    assert r.returncode != 0, diag(cd, cid, r)
+    assert b"fake failure in create" in r.stderr, diag(cd, cid, r)
+    assert took < 20, f"ctr took {took:.1f}s to fail"
+    assert task_row(cd, cid) is None, diag(cd, cid)
+    r = cd.ctr("container", "delete", cid, timeout=30)
+    assert r.returncode == 0, diag(cd, cid, r)
+    assert_clean(cd)
+
+
+def test_runsc_create_exits_early(cd):
+    cid = unique(cd, "earlycreate")
+    t0 = time.monotonic()
+    r = run_detached(cd, cid, runtime_config=fake_runsc_toml(cd, "exit_early_create_delegating.sh"))
+    took = time.monotonic() - t0
+    assert r.returncode != 0, diag(cd, cid, r)
+    # runsc said nothing: the missing pid file is what the shim can tell.
+    assert b"init.pid" in r.stderr, diag(cd, cid, r)
+    assert took < 20, f"ctr took {took:.1f}s to fail"
+    assert task_row(cd, cid) is None, diag(cd, cid)
+    r = cd.ctr("container", "delete", cid, timeout=30)
+    assert r.returncode == 0, diag(cd, cid, r)
+    assert_clean(cd)
+
+
+def test_runsc_start_exits_early(cd):
+    cid = unique(cd, "earlystart")
+    t0 = time.monotonic()
+    r = run_detached(cd, cid, runtime_config=fake_runsc_toml(cd, "exit_early_start_delegating.sh"))
+    took = time.monotonic() - t0
+    assert r.returncode != 0, diag(cd, cid, r)
+    assert b"runsc start: exit status 1" in r.stderr, diag(cd, cid, r)
+    assert took < 20, f"ctr took {took:.1f}s to fail"
+    # The real create made a sandbox: the task is CREATED, as ctr left it.
+    row = task_row(cd, cid)
+    assert row is not None and row[1] == "CREATED", (row, diag(cd, cid))
+    sandbox = row[0]
+    assert not pid_gone(sandbox)
+    kill_created_and_remove(cd, cid, sandbox)
+
+
+def kill_created_and_remove(cd, cid, sandbox):
+    """A task whose Start failed is removed as with runc: SIGKILL, then delete (ctr's delete,
+    even with -f, refuses a CREATED task with a pid)."""
+    r = cd.ctr("task", "kill", "-s", "SIGKILL", cid, timeout=30)
+    assert r.returncode == 0, diag(cd, cid, r)
+    assert wait_for(lambda: task_status(cd, cid) == "STOPPED", 15, 0.1), diag(cd, cid)
+    assert wait_for(lambda: pid_gone(sandbox), 5)
+    delete_stopped(cd, cid, expect_status=137)
+    assert_clean(cd)
+
+
+def test_runsc_start_hangs(cd, capsys):
+    """runsc start never returns: the shim's deadline for it is 60 s, so ctr fails after about
+    a minute; meanwhile the same shim keeps answering (ctr task ls asks it for State) and a
+    second container runs. Afterwards nothing is left."""
+    cid = unique(cd, "hangstart")
+    cd.track(cd.ns, cid)
+    toml = fake_runsc_toml(cd, "hang_start_delegating.sh")
+    args = ["run", "-d", "--runtime", harness.RUNSC_RUNTIME, "--runtime-config-path", str(toml),
+            *(f"--env={e}" for e in harness.DEFAULT_ENV), "--rootfs", str(cd.rootfs), cid,
+            "sleep", "1000"]
+    t0 = time.monotonic()
+    hung = subprocess.Popen(["timeout", "-s", "KILL", "120", "ctr", "-a", cd.address, "-n", cd.ns,
+                             *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        # The task is created, and its Start hangs in the shim.
+        assert wait_for(lambda: task_status(cd, cid) == "CREATED", 20, 0.1), diag(cd, cid)
+        time.sleep(1)
+        assert hung.poll() is None, hung.communicate()
+        # The fake's `exec sleep 1000` (it inherits the shim's TTRPC_ADDRESS: ours).
+        hang = [pid for pid, comm, cmd in cd.our_processes() if cmd == "sleep 1000"]
+        assert len(hang) == 1, cd.our_processes()
+        # Other calls on the same shim go on: State (ctr task ls), Pids (ctr task ps).
+        t1 = time.monotonic()
+        assert task_status(cd, cid) == "CREATED"
+        state_s = time.monotonic() - t1
+        assert state_s < 2, f"State took {state_s:.2f}s while Start hangs"
+        # runsc itself refuses `ps` of a created container; the answer comes at once.
+        t1 = time.monotonic()
+        r = cd.ctr("task", "ps", cid, timeout=10)
+        ps_s = time.monotonic() - t1
+        assert (r.returncode, ps_s < 5) == (1, True), diag(cd, cid, r)
+        assert b"in state created: failed precondition" in r.stderr, diag(cd, cid, r)
+        # Straight to the same shim: Connect answers, a second Start is refused at once.
+        with tt.Client(str(cd.socket_path(cid)), timeout=5) as c:
+            meta = [("containerd-namespace-ttrpc", cd.ns)]
+            code, msg, _ = c.call(tt.TASK, "Connect", tt.field_bytes(1, cid), metadata=meta)
+            assert code == tt.OK, msg
+            code, msg, _ = c.call(tt.TASK, "Start", tt.field_bytes(1, cid), metadata=meta)
+            assert (code, "already under way" in msg) == (tt.FAILED_PRECONDITION, True), msg
+        # A second container, another shim, runs.
+        r = cd.run_container(unique(cd, "beside"), ["echo", "beside"], timeout=60)
+        assert (r.returncode, r.stdout) == (0, b"beside\n"), diag(cd, None, r)
+        out, err = hung.communicate(timeout=100)
+    finally:
+        if hung.poll() is None:
+            os.killpg(hung.pid, signal.SIGKILL)
+            hung.wait()
+    took = time.monotonic() - t0
+    assert hung.returncode != 0 and hung.returncode != -9, (hung.returncode, err)
+    assert b"runsc start timed out after 60s" in err, err
+    assert 55 < took < 90, f"ctr failed after {took:.1f}s"
+    assert not [pid for pid in hang if not pid_gone(pid)], "the hung runsc start is still there"
+    report(capsys, f"hung runsc start: ctr failed after {took:.1f}s; State meanwhile "
+                   f"{state_s * 1000:.0f} ms, Pids {ps_s * 1000:.0f} ms")
+    row = task_row(cd, cid)
+    assert row is not None and row[1] == "CREATED", (row, diag(cd, cid))
+    kill_created_and_remove(cd, cid, row[0])
