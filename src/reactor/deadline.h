@@ -15,9 +15,10 @@ Task<bool> wait_with_deadline(Reactor& reactor, Oneshot<T> signal,
   if (signal.ready()) co_return true;
   Oneshot<bool> outcome;
   auto timer = reactor.call_after(timeout, [outcome] { outcome.set(false); });
-  signal.then([outcome](const T&) { outcome.set(true); });
+  uint64_t watch = signal.then([outcome](const T&) { outcome.set(true); });
   bool in_time = co_await outcome;
   reactor.cancel(timer);
+  signal.cancel(watch);
   co_return in_time;
 }
 

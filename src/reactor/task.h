@@ -7,6 +7,7 @@
 #pragma once
 
 #include <coroutine>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -137,18 +138,30 @@ class Oneshot {
     auto keep = state_;
     auto waiters = std::move(keep->waiters);
     auto callbacks = std::move(keep->callbacks);
-    for (auto& callback : callbacks) callback(*keep->value);
+    for (auto& [id, callback] : callbacks) callback(*keep->value);
     for (auto waiter : waiters) waiter.resume();
   }
   bool ready() const { return state_->value.has_value(); }
   const T& peek() const { return *state_->value; }
 
-  // Runs `callback` with the value once it is set (at once if it already is).
-  void then(std::function<void(const T&)> callback) const {
+  // Runs `callback` with the value once it is set (at once if it already is). Returns a
+  // handle for cancel(), which a caller that stops caring must use so nothing piles up.
+  uint64_t then(std::function<void(const T&)> callback) const {
     if (state_->value) {
       callback(*state_->value);
-    } else {
-      state_->callbacks.push_back(std::move(callback));
+      return 0;
+    }
+    uint64_t id = ++state_->last_callback_id;
+    state_->callbacks.emplace_back(id, std::move(callback));
+    return id;
+  }
+  void cancel(uint64_t id) const {
+    auto& callbacks = state_->callbacks;
+    for (auto it = callbacks.begin(); it != callbacks.end(); ++it) {
+      if (it->first == id) {
+        callbacks.erase(it);
+        return;
+      }
     }
   }
 
@@ -166,7 +179,8 @@ class Oneshot {
   struct State {
     std::optional<T> value;
     std::vector<std::coroutine_handle<>> waiters;
-    std::vector<std::function<void(const T&)>> callbacks;
+    std::vector<std::pair<uint64_t, std::function<void(const T&)>>> callbacks;
+    uint64_t last_callback_id = 0;
   };
   std::shared_ptr<State> state_;
 };

@@ -1,6 +1,8 @@
 // Kill, CloseIO and ResizePty: talking to a process that is already running.
 #include <signal.h>
 
+#include <cerrno>
+
 #include "service/task_service.h"
 
 namespace shim {
@@ -16,6 +18,9 @@ Task<Result<Empty>> TaskService::kill(task::KillRequest req, ttrpc::CallContext)
   }
   int signal = static_cast<int>(req.signal);
   Result<void> r;
+  if (p->is_init() && p->state == ProcessState::kCreated && !p->starting) {
+    co_return co_await kill_unstarted(found->container);
+  }
   if (p->is_init()) {
     // A paused sandbox would hold the signal until resumed; SIGKILL means now.
     if (p->state == ProcessState::kPaused && signal == SIGKILL) {
@@ -37,6 +42,31 @@ Task<Result<Empty>> TaskService::kill(task::KillRequest req, ttrpc::CallContext)
     }
     co_return std::move(r).error().wrap(str_cat("kill ", req.id));
   }
+  co_return Empty{};
+}
+
+// runsc refuses to signal a container that was created but never started ("in state
+// created"), yet containerd must be able to get rid of it (a Start that failed). Any signal
+// ends such a container: its sandbox is our child, so it is killed directly and its exit
+// arrives through the reaper as for any other death; an app container in a pod has no
+// process of its own, so runsc removes it and the exit is reported here.
+Task<Result<Empty>> TaskService::kill_unstarted(std::shared_ptr<Container> c) {
+  // (pid 0 would signal our own process group: a container waiting for a restore has no
+  // sandbox yet.)
+  if (!c->joins_sandbox && c->init->host_pid > 0) {
+    if (::kill(c->init->host_pid, SIGKILL) != 0 && errno != ESRCH) {
+      co_return errno_error(str_cat("kill sandbox of ", c->id));
+    }
+    co_return Empty{};
+  }
+  if (c->joins_sandbox) {
+    if (auto r = co_await c->runsc->remove(c->id, /*force=*/true); !r) {
+      co_return std::move(r).error().wrap(str_cat("kill ", c->id));
+    }
+  }
+  ExitStatus status{128 + SIGKILL, {}};
+  clock_gettime(CLOCK_REALTIME, &status.at);
+  spawn(handle_exit(c, c->init, status));
   co_return Empty{};
 }
 

@@ -96,11 +96,20 @@ Task<Result<task::StateResponse>> TaskService::state(task::StateRequest req, ttr
   co_return resp;
 }
 
-Task<Result<task::WaitResponse>> TaskService::wait(task::WaitRequest req, ttrpc::CallContext) {
+Task<Result<task::WaitResponse>> TaskService::wait(task::WaitRequest req, ttrpc::CallContext ctx) {
   auto found = find_process(req.id, req.exec_id);
   if (!found) co_return std::move(found).error();
-  // Parks this call (not the shim) until the exit has been published.
-  ExitStatus exit = co_await found->process->exit_published;
+  // Parks this call (not the shim) until the exit has been published, or until the caller
+  // hangs up: an abandoned Wait must not hold memory until the container exits.
+  Oneshot<ExitStatus> exited = found->process->exit_published;
+  Oneshot<bool> outcome;
+  uint64_t on_exit = exited.then([outcome](const ExitStatus&) { outcome.set(true); });
+  uint64_t on_gone = ctx.peer_gone.then([outcome](const bool&) { outcome.set(false); });
+  bool has_exited = co_await outcome;
+  exited.cancel(on_exit);
+  ctx.peer_gone.cancel(on_gone);
+  if (!has_exited) co_return Error(Code::kCancelled, "wait: the caller went away");
+  ExitStatus exit = exited.peek();
   task::WaitResponse resp;
   resp.exit_status = static_cast<uint32_t>(exit.code);
   resp.exited_at = to_timestamp(exit.at);

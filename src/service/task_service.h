@@ -41,7 +41,7 @@ class TaskService {
   Task<Result<task::StartResponse>> start(task::StartRequest req, ttrpc::CallContext);
   Task<Result<task::DeleteResponse>> remove(task::DeleteRequest req, ttrpc::CallContext);
   Task<Result<task::StateResponse>> state(task::StateRequest req, ttrpc::CallContext);
-  Task<Result<task::WaitResponse>> wait(task::WaitRequest req, ttrpc::CallContext);
+  Task<Result<task::WaitResponse>> wait(task::WaitRequest req, ttrpc::CallContext ctx);
   Task<Result<Empty>> kill(task::KillRequest req, ttrpc::CallContext);
   Task<Result<task::PidsResponse>> pids(task::PidsRequest req, ttrpc::CallContext);
   Task<Result<Empty>> exec(task::ExecProcessRequest req, ttrpc::CallContext);
@@ -74,6 +74,7 @@ class TaskService {
                                                std::shared_ptr<Process> p);
   Task<Result<task::DeleteResponse>> remove_init(std::shared_ptr<Container> c);
   Task<Result<Empty>> resume_container(std::shared_ptr<Container> c);
+  Task<Result<Empty>> kill_unstarted(std::shared_ptr<Container> c);
   // Undoes a half-made container: runsc state, mounts, fds.
   Task<void> discard(std::shared_ptr<Container> c);
 

@@ -89,7 +89,7 @@ Result<UniqueFd> listen_unix(const std::string& path) {
   int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof *addr);
   ::umask(old_mask);
   if (rc != 0) return errno_error(str_cat("bind ", path));
-  if (::chmod(path.c_str(), 0600) != 0 || ::listen(fd.get(), 128) != 0) {
+  if (::chmod(path.c_str(), 0600) != 0 || ::listen(fd.get(), SOMAXCONN) != 0) {
     Error e = errno_error(str_cat("listen ", path));
     ::unlink(path.c_str());
     return e;

@@ -58,7 +58,10 @@ void Server::stop_accepting() {
 
 void Server::close_connections() {
   if (connections_.empty()) return;
+  std::vector<Oneshot<bool>> closed;
+  for (auto& [id, conn] : connections_) closed.push_back(conn.closed);
   connections_.clear();
+  for (auto& signal : closed) signal.set(true);
   // Same notification as when peers leave on their own.
   on_closed(0);
 }
@@ -109,7 +112,7 @@ void Server::accept_one(UniqueFd fd) {
   auto socket =
       std::make_unique<FramedSocket>(reactor_, std::move(fd), limits_.max_output_per_connection);
   FramedSocket* raw = socket.get();
-  connections_.emplace(id, Connection{id, cred.uid, std::move(socket)});
+  connections_.emplace(id, Connection{id, cred.uid, std::move(socket), 0, {}});
   auto started = raw->start([this, id](Frame f) { on_frame(id, std::move(f)); },
                             [this, id](const Error&) { on_closed(id); });
   if (!started.ok()) {
@@ -119,7 +122,12 @@ void Server::accept_one(UniqueFd fd) {
 }
 
 void Server::on_closed(uint64_t conn_id) {
-  connections_.erase(conn_id);
+  if (auto it = connections_.find(conn_id); it != connections_.end()) {
+    // Parked handlers learn of it after the connection is gone, so no reply tries it.
+    Oneshot<bool> closed = it->second.closed;
+    connections_.erase(it);
+    closed.set(true);
+  }
   if (!connections_.empty() || !on_last_connection_closed) return;
   std::weak_ptr<bool> alive = alive_;
   reactor_.post([this, alive] {
@@ -167,8 +175,8 @@ void Server::on_frame(uint64_t conn_id, Frame frame) {
     return reply_error(conn, sid, Code::kResourceExhausted,
                        str_cat("too many calls in flight (", conn.in_flight, ")"));
   }
-  CallContext ctx{
-      std::move(req.service), std::move(req.method), {}, req.timeout_nano, conn.peer_uid};
+  CallContext ctx{std::move(req.service), std::move(req.method), {},
+                  req.timeout_nano,       conn.peer_uid,         conn.closed};
   ctx.metadata.reserve(req.metadata.size());
   for (auto& kv : req.metadata) ctx.metadata.emplace_back(std::move(kv.key), std::move(kv.value));
   ++conn.in_flight;

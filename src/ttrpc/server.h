@@ -38,6 +38,8 @@ struct CallContext {
   Metadata metadata;
   int64_t timeout_nano = 0;
   uint32_t peer_uid = 0;
+  // Set when the caller's connection closes: a handler that parks (Wait) stops waiting then.
+  Oneshot<bool> peer_gone;
 };
 
 // Returns the response payload, or an Error that becomes Status{code, message}.
@@ -107,6 +109,7 @@ class Server {
     uint32_t peer_uid;
     std::unique_ptr<FramedSocket> socket;
     size_t in_flight = 0;
+    Oneshot<bool> closed;
   };
 
   void on_listener_ready();
