@@ -41,17 +41,33 @@ struct PromiseBase {
 
 }  // namespace detail
 
+namespace detail {
+
+// What a coroutine hands back: a value, or nothing for Task<void>.
+template <class T>
+struct ResultSlot : PromiseBase {
+  std::optional<T> value;
+  template <class U>
+  void return_value(U&& v) {
+    value.emplace(std::forward<U>(v));
+  }
+  T take() { return std::move(*value); }
+};
+
+template <>
+struct ResultSlot<void> : PromiseBase {
+  void return_void() {}
+  void take() {}
+};
+
+}  // namespace detail
+
 template <class T = void>
 class [[nodiscard]] Task {
  public:
-  struct promise_type : detail::PromiseBase {
-    std::optional<T> value;
+  struct promise_type : detail::ResultSlot<T> {
     Task get_return_object() { return Task(Handle::from_promise(*this)); }
     detail::FinalAwaiter<promise_type> final_suspend() noexcept { return {}; }
-    template <class U>
-    void return_value(U&& v) {
-      value.emplace(std::forward<U>(v));
-    }
   };
   using Handle = std::coroutine_handle<promise_type>;
 
@@ -74,43 +90,7 @@ class [[nodiscard]] Task {
   }
   T await_resume() {
     if (h_.promise().exception) std::rethrow_exception(h_.promise().exception);
-    return std::move(*h_.promise().value);
-  }
-
- private:
-  explicit Task(Handle h) : h_(h) {}
-  Handle h_;
-};
-
-template <>
-class [[nodiscard]] Task<void> {
- public:
-  struct promise_type : detail::PromiseBase {
-    Task get_return_object() { return Task(Handle::from_promise(*this)); }
-    detail::FinalAwaiter<promise_type> final_suspend() noexcept { return {}; }
-    void return_void() {}
-  };
-  using Handle = std::coroutine_handle<promise_type>;
-
-  Task(Task&& other) noexcept : h_(std::exchange(other.h_, {})) {}
-  Task& operator=(Task&& other) noexcept {
-    if (this != &other) {
-      if (h_) h_.destroy();
-      h_ = std::exchange(other.h_, {});
-    }
-    return *this;
-  }
-  ~Task() {
-    if (h_) h_.destroy();
-  }
-
-  bool await_ready() const noexcept { return false; }
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiter) noexcept {
-    h_.promise().continuation = awaiter;
-    return h_;
-  }
-  void await_resume() {
-    if (h_.promise().exception) std::rethrow_exception(h_.promise().exception);
+    return h_.promise().take();
   }
 
  private:
