@@ -6,10 +6,9 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
-from harness import DEFAULT_ENV, RUNSC_RUNTIME
+from tasks import kill_and_remove, start_detached, unique, wait_for
 from ttrpc_client import OK, TASK, Client, decode, field_bytes, first
 
 COUNTER = "i=0; while true; do echo $i; i=$((i+1)); sleep 0.1; done"
@@ -29,24 +28,11 @@ def runtime_options(config_path):
     return field_bytes(10, field_bytes(2, options))
 
 
-def wait_for(predicate, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_checkpoint_then_restore_carries_on(cd, tmp_path):
-    cid = f"ck-{cd.token}"
+    cid = unique(cd, "ck")
     log = tmp_path / "counter.log"
-    r = cd.ctr("run", "-d", "--runtime", RUNSC_RUNTIME, "--runtime-config-path", str(cd.shim_toml),
-               *(f"--env={e}" for e in DEFAULT_ENV), "--log-uri", f"file://{log}",
-               "--rootfs", str(cd.rootfs), cid, "sh", "-c", COUNTER)
-    assert r.returncode == 0, r
-    cd.track(cd.ns, cid)
-    assert wait_for(lambda: len(numbers(log)) >= 10), log.read_text()
+    start_detached(cd, cid, ["sh", "-c", COUNTER], extra_args=["--log-uri", f"file://{log}"])
+    assert wait_for(lambda: len(numbers(log)) >= 10, 20, 0.1), log.read_text()
 
     image = tmp_path / "image"
     with Client(str(cd.socket_path(cid)), timeout=60) as shim:
@@ -56,19 +42,16 @@ def test_checkpoint_then_restore_carries_on(cd, tmp_path):
     assert any(image.iterdir()), "runsc wrote no checkpoint image"
     before = max(numbers(log))
     # Left running (ctr's default): the same container counts on in a new sandbox.
-    assert wait_for(lambda: max(numbers(log)) > before + 3), log.read_text()[-200:]
+    assert wait_for(lambda: max(numbers(log)) > before + 3, 20, 0.1), log.read_text()[-200:]
     assert f"{cid} " in cd.ctr("task", "ls").stdout.decode()
     assert "RUNNING" in cd.ctr("task", "ls").stdout.decode()
 
     # The first container goes; its bundle's spec and rootfs serve the restored one.
     bundle_a = Path(cd.state) / "io.containerd.runtime.v2.task" / cd.ns / cid
     spec = json.loads((bundle_a / "config.json").read_text())
-    cd.ctr("task", "kill", "-s", "SIGKILL", cid)
-    wait_for(lambda: b"STOPPED" in cd.ctr("task", "ls").stdout)
-    assert cd.ctr("task", "delete", cid).returncode == 0
-    assert cd.ctr("container", "delete", cid).returncode == 0
+    kill_and_remove(cd, cid)
 
-    restored = f"rs-{cd.token}"
+    restored = unique(cd, "rs")
     bundle = tmp_path / "bundle"
     bundle.mkdir()
     spec["root"]["path"] = str(cd.rootfs)
@@ -94,7 +77,7 @@ def test_checkpoint_then_restore_carries_on(cd, tmp_path):
             code, msg, payload = shim.call(TASK, "Start", field_bytes(1, restored))
             assert code == OK, msg
             assert first(decode(payload), 1, 0) > 0  # the restored sandbox's pid
-            assert wait_for(lambda: len(numbers(out)) >= 3), out.read_text()
+            assert wait_for(lambda: len(numbers(out)) >= 3, 20, 0.1), out.read_text()
             after = numbers(out)
             # Carried on from the checkpoint, not from zero.
             assert after[0] >= before - 1, (before, after[:5])

@@ -18,21 +18,13 @@ import pytest
 
 import harness
 import ttrpc_client as tt
+from tasks import wait_for
 
 # The socket name derives from these. The id is unique per run: developers run
 # the suite concurrently on one machine, and a shared id would reuse their shim.
 ADDR, NS, ID = "/tmp/x/containerd.sock", "ns1", f"abc-{os.getpid()}"
 EXPECTED_SOCKET = "unix:///run/containerd/s/" + hashlib.sha256(
     f"{ADDR}/{NS}/{ID}".encode()).hexdigest()
-
-
-def wait_for(pred, timeout, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def run_to_eof(cmd, cwd, env, timeout):

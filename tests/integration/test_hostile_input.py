@@ -21,8 +21,8 @@ import time
 import pytest
 
 import ttrpc_client as tt
-from test_resilience import (assert_clean, diag, kill_and_remove, report, shim_pid_of,
-                             start_detached, unique, wait_for)
+from tasks import diag, kill_and_remove, start_detached, unique, wait_for
+from test_resilience import assert_clean, report, shim_pid_of
 
 RESOURCE_EXHAUSTED = 8
 NS_KEY = "containerd-namespace-ttrpc"

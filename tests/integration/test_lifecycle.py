@@ -26,21 +26,12 @@ from pathlib import Path
 import pytest
 
 import harness
+from tasks import TASKS_DIR, diag, kill_and_remove, start_detached, task_status, wait_for
 
-TASKS_DIR = "io.containerd.runtime.v2.task"
 RUNSC_STATE = Path("/run/containerd/runsc")
 
 
 # -- helpers -----------------------------------------------------------------
-
-
-def wait_for(pred, timeout, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def report(capsys, text):
@@ -71,48 +62,11 @@ def stop(proc):
     proc.wait()
 
 
-def run_args(cd, cid, cmd, detach=False, tty=False):
-    """`run` arguments as harness.run_container builds them (DESIGN §4b flag order),
-    with -d instead of --rm when detach."""
+def run_args(cd, cid, cmd):
+    """`run --rm` arguments as harness.run_container builds them (DESIGN §4b flag order)."""
     cd.track(cd.ns, cid)
-    args = ["run", "--runtime", harness.RUNSC_RUNTIME, "--runtime-config-path", cd.shim_toml,
-            "-d" if detach else "--rm", *(f"--env={e}" for e in harness.DEFAULT_ENV)]
-    if tty:
-        args.append("--tty")
-    return [*args, "--rootfs", cd.rootfs, cid, *cmd]
-
-
-def diag(cd, cid=None, r=None):
-    """What a failed assertion should show: ctr's output, runsc's last errors, the
-    tail of containerd's log (which carries the shim's log)."""
-    out = []
-    if r is not None:
-        out.append(f"ctr rc={r.returncode} stdout={r.stdout[-2000:]!r} stderr={r.stderr[-2000:]!r}")
-    if cid:
-        log_json = cd.state / TASKS_DIR / cd.ns / cid / "log.json"
-        if log_json.exists():
-            errors = [l for l in log_json.read_text(errors="replace").splitlines()
-                      if '"level":"error"' in l or '"level":"warning"' in l]
-            out.append("--- runsc log.json (errors) ---\n" + "\n".join(errors[-10:]))
-    out.append("--- containerd log (tail) ---\n" + cd.log_text()[-5000:])
-    return "\n".join(out)
-
-
-def run_detached(cd, cid, cmd, tty=False):
-    r = cd.ctr(*run_args(cd, cid, cmd, detach=True, tty=tty), timeout=60)
-    assert (r.returncode, r.stdout, r.stderr) == (0, b"", b""), diag(cd, cid, r)
-    assert task_status(cd, cid) == "RUNNING", diag(cd, cid)
-
-
-def task_status(cd, cid):
-    """STATUS column of `ctr task ls` for cid, None if it is not listed."""
-    r = cd.ctr("task", "ls", timeout=30)
-    assert r.returncode == 0, r
-    for line in r.stdout.decode().splitlines()[1:]:
-        fields = line.split()
-        if fields and fields[0] == cid:
-            return fields[2]
-    return None
+    return ["run", "--runtime", harness.RUNSC_RUNTIME, "--runtime-config-path", cd.shim_toml,
+            "--rm", *(f"--env={e}" for e in harness.DEFAULT_ENV), "--rootfs", cd.rootfs, cid, *cmd]
 
 
 def task_pids(cd, cid):
@@ -122,20 +76,6 @@ def task_pids(cd, cid):
     lines = r.stdout.decode().splitlines()
     assert lines and lines[0].split()[:2] == ["PID", "INFO"], r.stdout
     return [int(l.split()[0]) for l in lines[1:] if l.strip()]
-
-
-def kill_and_remove(cd, cid, expect_status=137):
-    """SIGKILL a detached task, see it STOPPED, delete task and container."""
-    r = cd.ctr("task", "kill", "-s", "SIGKILL", cid, timeout=30)
-    assert r.returncode == 0, diag(cd, cid, r)
-    assert wait_for(lambda: task_status(cd, cid) == "STOPPED", 15, 0.1), diag(cd, cid)
-    r = cd.ctr("task", "delete", cid, timeout=30)
-    assert r.returncode == 0, diag(cd, cid, r)
-    # ctr prints the DeleteResponse's exit status when it is not 0.
-    assert f"exit with non-zero exit code {expect_status}".encode() in r.stderr, diag(cd, cid, r)
-    r = cd.ctr("container", "delete", cid, timeout=30)
-    assert (r.returncode, r.stderr) == (0, b""), diag(cd, cid, r)
-    assert task_status(cd, cid) is None
 
 
 def leftover_state(cd):
@@ -211,7 +151,7 @@ def test_fast_exits_keep_their_code(cd, capsys):
 
 def test_sigkill_detached(cd):
     cid = "killme"
-    run_detached(cd, cid, ["sleep", "1000"])
+    start_detached(cd, cid, ["sleep", "1000"])
     kill_and_remove(cd, cid, expect_status=137)
     assert_clean(cd)
 
@@ -285,7 +225,7 @@ def test_stdout_256mib(cd, capsys, record_property):
 
 def test_exec(cd, capsys):
     cid = "execs"
-    run_detached(cd, cid, ["sleep", "1000"])
+    start_detached(cd, cid, ["sleep", "1000"])
 
     t0 = time.monotonic()
     r = cd.ctr("task", "exec", "--exec-id", "e1", cid, "echo", "hi")
@@ -333,7 +273,7 @@ def test_exec(cd, capsys):
 def test_exec_repeated(cd, capsys):
     """20 quick execs in a row: every one must start and keep its output."""
     cid = "execloop"
-    run_detached(cd, cid, ["sleep", "1000"])
+    start_detached(cd, cid, ["sleep", "1000"])
     failures, times = [], []
     for i in range(20):
         t0 = time.monotonic()
@@ -362,7 +302,7 @@ def test_terminal_run(cd):
 
 def test_terminal_exec(cd):
     cid = "ttyexec"
-    run_detached(cd, cid, ["sleep", "1000"])
+    start_detached(cd, cid, ["sleep", "1000"])
     r = cd.ctr("task", "exec", "-t", "--exec-id", "t1", cid, "sh", "-c", "test -t 0 && echo tty",
                tty=True)
     assert (r.returncode, r.stdout.replace(b"\r", b"")) == (0, b"tty\n"), diag(cd, cid, r)
@@ -433,7 +373,7 @@ def test_events(cd, containerd):
         assert seen, f"ctr events showed none of {markers}: {log.lines}"
 
         cid = "ev"
-        run_detached(cd, cid, ["sleep", "1000"])
+        start_detached(cd, cid, ["sleep", "1000"])
         r = cd.ctr("task", "exec", "--exec-id", "e1", cid, "echo", "hi")
         assert (r.returncode, r.stdout) == (0, b"hi\n"), diag(cd, cid, r)
         # e2 still runs when the sandbox dies: its exit must still come before the init's.

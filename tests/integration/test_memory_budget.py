@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from harness import DEFAULT_ENV, RUNSC_RUNTIME
+from tasks import kill_and_remove, start_detached, unique
 
 RSS_BUDGET_KB = 2048
 
@@ -42,12 +42,8 @@ def fd_targets(pid):
 
 
 def test_idle_shim_budget_and_hygiene(cd):
-    cid = f"budget-{cd.token}"
-    r = cd.ctr("run", "-d", "--runtime", RUNSC_RUNTIME, "--runtime-config-path", str(cd.shim_toml),
-               *(f"--env={e}" for e in DEFAULT_ENV), "--rootfs", str(cd.rootfs), cid,
-               "sleep", "1000")
-    assert r.returncode == 0, r
-    cd.track(cd.ns, cid)
+    cid = unique(cd, "budget")
+    start_detached(cd, cid)
     try:
         bundle = Path(cd.state) / "io.containerd.runtime.v2.task" / cd.ns / cid
         shim = int((bundle / "shim.pid").read_text())
@@ -75,10 +71,4 @@ def test_idle_shim_budget_and_hygiene(cd):
         # The socket is the shim's alone.
         assert (os.stat(cd.socket_path(cid)).st_mode & 0o777) == 0o600
     finally:
-        cd.ctr("task", "kill", "-s", "SIGKILL", cid)
-        for _ in range(100):
-            if b"STOPPED" in cd.ctr("task", "ls").stdout:
-                break
-            time.sleep(0.05)
-        cd.ctr("task", "delete", cid)
-        cd.ctr("container", "delete", cid)
+        kill_and_remove(cd, cid)

@@ -4,49 +4,7 @@ answered "not implemented" for."""
 import subprocess
 import time
 
-from harness import DEFAULT_ENV, RUNSC_RUNTIME
-
-
-def start_detached(cd, cid, cmd=("sleep", "1000")):
-    r = cd.ctr("run", "-d", "--runtime", RUNSC_RUNTIME, "--runtime-config-path",
-               str(cd.shim_toml), *(f"--env={e}" for e in DEFAULT_ENV), "--rootfs",
-               str(cd.rootfs), cid, *cmd)
-    assert r.returncode == 0, r
-    cd.track(cd.ns, cid)
-
-
-def wait_stopped(cd, cid, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if task_status(cd, cid) == "STOPPED":
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{cid} did not stop")
-
-
-def unique(cd, name):
-    # runsc names each sandbox's control socket after the container id, host-wide: ids must
-    # not collide with another test run's on this machine.
-    return f"{name}-{cd.token}"
-
-
-def remove(cd, cid):
-    cd.ctr("task", "kill", "-s", "SIGKILL", cid)
-    wait_stopped(cd, cid)
-    r = cd.ctr("task", "delete", cid)
-    assert r.returncode == 0, r
-    r = cd.ctr("container", "delete", cid)
-    assert r.returncode == 0, r
-
-
-def task_status(cd, cid):
-    r = cd.ctr("task", "ls")
-    assert r.returncode == 0, r
-    for line in r.stdout.decode().splitlines()[1:]:
-        fields = line.split()
-        if fields and fields[0] == cid:
-            return fields[2]
-    return None
+from tasks import kill_and_remove, start_detached, task_status, unique
 
 
 def test_pause_resume_states_and_events(cd):
@@ -68,7 +26,7 @@ def test_pause_resume_states_and_events(cd):
         assert task_status(cd, cid) == "RUNNING"
         r = cd.ctr("task", "exec", "--exec-id", "e2", cid, "echo", "back")
         assert (r.returncode, r.stdout) == (0, b"back\n"), r
-        remove(cd, cid)
+        kill_and_remove(cd, cid)
         time.sleep(0.5)
     finally:
         events.kill()
@@ -84,13 +42,7 @@ def test_kill_a_paused_container(cd):
     cid = unique(cd, "p2")
     start_detached(cd, cid)
     assert cd.ctr("task", "pause", cid).returncode == 0
-    r = cd.ctr("task", "kill", "-s", "SIGKILL", cid)
-    assert r.returncode == 0, r
-    wait_stopped(cd, cid)
-    r = cd.ctr("task", "delete", cid)
-    assert r.returncode == 0, r
-    assert b"exit code 137" in r.stderr, r
-    assert cd.ctr("container", "delete", cid).returncode == 0
+    kill_and_remove(cd, cid, expect_status=137)
 
 
 def test_metrics_show_memory_usage(cd):
@@ -104,7 +56,7 @@ def test_metrics_show_memory_usage(cd):
         assert usage, text
         assert int(usage[0].split()[1]) > 0, text
     finally:
-        remove(cd, cid)
+        kill_and_remove(cd, cid)
 
 
 def test_oom_before_exit(cd):

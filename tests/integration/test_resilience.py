@@ -27,8 +27,9 @@ import pytest
 
 import harness
 import ttrpc_client as tt
+from tasks import (TASKS_DIR, delete_stopped, diag, kill_and_remove, run_detached,
+                   start_detached, task_row, task_status, unique, wait_for)
 
-TASKS_DIR = "io.containerd.runtime.v2.task"
 RUNSC_STATE = Path("/run/containerd/runsc")
 FAKE_RUNSC = Path(__file__).resolve().parents[1] / "fake_runsc"
 
@@ -36,92 +37,10 @@ FAKE_RUNSC = Path(__file__).resolve().parents[1] / "fake_runsc"
 # -- helpers (test_hostile_input.py and test_soak.py use them too) ---------------------------
 
 
-def wait_for(pred, timeout, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
-
-
 def report(capsys, text):
     """A measured number, shown in `pytest -v` output even when the test passes."""
     with capsys.disabled():
         print(f"\n    [measured] {text}", flush=True)
-
-
-def unique(cd, name):
-    return f"{name}-{cd.token}"
-
-
-def diag(cd, cid=None, r=None, since=0):
-    """What a failed assertion should show: ctr's output, runsc's errors, containerd's log
-    (which carries the shim's log lines) from `since` on, its tail at most."""
-    out = []
-    if r is not None:
-        out.append(f"ctr rc={r.returncode} stdout={r.stdout[-2000:]!r} stderr={r.stderr[-2000:]!r}")
-    if cid:
-        log_json = cd.state / TASKS_DIR / cd.ns / cid / "log.json"
-        if log_json.exists():
-            errors = [l for l in log_json.read_text(errors="replace").splitlines()
-                      if '"level":"error"' in l or '"level":"warning"' in l]
-            out.append("--- runsc log.json (errors) ---\n" + "\n".join(errors[-10:]))
-    out.append("--- containerd log (tail) ---\n" + cd.log_text()[since:][-6000:])
-    return "\n".join(out)
-
-
-def run_detached(cd, cid, cmd=("sleep", "1000"), runtime_config=None, timeout=60):
-    """`ctr run -d`; returns ctr's CompletedProcess (the caller asserts)."""
-    cd.track(cd.ns, cid)
-    return cd.ctr("run", "-d", "--runtime", harness.RUNSC_RUNTIME, "--runtime-config-path",
-                  str(runtime_config or cd.shim_toml), *(f"--env={e}" for e in harness.DEFAULT_ENV),
-                  "--rootfs", str(cd.rootfs), cid, *cmd, timeout=timeout)
-
-
-def start_detached(cd, cid, cmd=("sleep", "1000")):
-    r = run_detached(cd, cid, cmd)
-    assert (r.returncode, r.stdout, r.stderr) == (0, b"", b""), diag(cd, cid, r)
-    assert task_row(cd, cid)[1] == "RUNNING", diag(cd, cid)
-
-
-def task_row(cd, cid, timeout=30):
-    """(pid, STATUS) of cid in `ctr task ls`, or None when it is not listed."""
-    r = cd.ctr("task", "ls", timeout=timeout)
-    assert r.returncode == 0, diag(cd, cid, r)
-    for line in r.stdout.decode().splitlines()[1:]:
-        fields = line.split()
-        if fields and fields[0] == cid:
-            return int(fields[1]), fields[2]
-    return None
-
-
-def task_status(cd, cid):
-    row = task_row(cd, cid)
-    return row[1] if row else None
-
-
-def delete_stopped(cd, cid, expect_status):
-    """`ctr task delete` of a STOPPED task (checking the exit status it reports), then
-    `ctr container delete`."""
-    r = cd.ctr("task", "delete", cid, timeout=30)
-    assert r.returncode == 0, diag(cd, cid, r)
-    if expect_status:
-        # ctr prints the DeleteResponse's exit status when it is not 0.
-        expected = f"exit with non-zero exit code {expect_status}".encode()
-        assert expected in r.stderr, diag(cd, cid, r)
-    else:
-        assert b"non-zero exit code" not in r.stderr, diag(cd, cid, r)
-    r = cd.ctr("container", "delete", cid, timeout=30)
-    assert (r.returncode, r.stderr) == (0, b""), diag(cd, cid, r)
-    assert task_row(cd, cid) is None
-
-
-def kill_and_remove(cd, cid, expect_status=137):
-    r = cd.ctr("task", "kill", "-s", "SIGKILL", cid, timeout=30)
-    assert r.returncode == 0, diag(cd, cid, r)
-    assert wait_for(lambda: task_status(cd, cid) == "STOPPED", 15, 0.1), diag(cd, cid)
-    delete_stopped(cd, cid, expect_status)
 
 
 def bundle_of(cd, cid):

@@ -17,9 +17,9 @@ import os
 import time
 from pathlib import Path
 
-from test_resilience import (assert_clean, children, cmdline, diag, kill_and_remove,
-                             our_shims, report, shim_pid_of, start_detached,
-                             unique, wait_for)
+from tasks import diag, kill_and_remove, start_detached, unique, wait_for
+from test_resilience import (assert_clean, children, cmdline, our_shims, report,
+                             shim_pid_of)
 
 LIFECYCLES = int(os.environ.get("SOAK_LIFECYCLES", "500"))
 EXECS = int(os.environ.get("SOAK_EXECS", "1000"))

@@ -2,10 +2,9 @@
 ctr 1.6 cannot call Update: the test talks ttrpc to the shim's socket."""
 
 import json
-import time
 from pathlib import Path
 
-from harness import DEFAULT_ENV, RUNSC_RUNTIME
+from tasks import kill_and_remove, start_detached, unique
 from ttrpc_client import INVALID_ARGUMENT, OK, TASK, Client, field_bytes
 
 RESOURCES_URL = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources"
@@ -21,12 +20,8 @@ def cgroup_file(cd, cid, controller, name):
 
 
 def test_update_writes_the_sandbox_cgroup(cd):
-    cid = f"up-{cd.token}"
-    r = cd.ctr("run", "-d", "--runtime", RUNSC_RUNTIME, "--runtime-config-path", str(cd.shim_toml),
-               *(f"--env={e}" for e in DEFAULT_ENV), "--rootfs", str(cd.rootfs), cid,
-               "sleep", "1000")
-    assert r.returncode == 0, r
-    cd.track(cd.ns, cid)
+    cid = unique(cd, "up")
+    start_detached(cd, cid)
     try:
         with Client(str(cd.socket_path(cid)), timeout=30) as shim:
             code, msg, _ = shim.call(TASK, "Update", update_request(cid, {
@@ -54,10 +49,4 @@ def test_update_writes_the_sandbox_cgroup(cd):
             assert code == OK, msg
             assert b"io.containerd.cgroups.v1.Metrics" in payload
     finally:
-        cd.ctr("task", "kill", "-s", "SIGKILL", cid)
-        for _ in range(100):
-            if b"STOPPED" in cd.ctr("task", "ls").stdout:
-                break
-            time.sleep(0.05)
-        cd.ctr("task", "delete", cid)
-        cd.ctr("container", "delete", cid)
+        kill_and_remove(cd, cid)

@@ -1,0 +1,103 @@
+"""Helpers for driving tasks through ctr and a private containerd (see harness.py): detached
+runs, `ctr task ls` rows, kill / delete with the exit status checked, and what a failed
+assertion should show.
+
+Every container id ends in the instance token (unique()): runsc names sandboxes host-wide,
+and other runs of the suite share this machine.
+"""
+
+import time
+
+import harness
+
+TASKS_DIR = "io.containerd.runtime.v2.task"
+
+
+def wait_for(pred, timeout, step=0.05):
+    """Poll pred every `step` s until it is true or `timeout` s pass; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+def unique(cd, name):
+    # runsc names each sandbox's control socket after the container id, host-wide: ids must
+    # not collide with another test run's on this machine.
+    return f"{name}-{cd.token}"
+
+
+def diag(cd, cid=None, r=None, since=0):
+    """What a failed assertion should show: ctr's output, runsc's errors, containerd's log
+    (which carries the shim's log lines) from `since` on, its tail at most."""
+    out = []
+    if r is not None:
+        out.append(f"ctr rc={r.returncode} stdout={r.stdout[-2000:]!r} stderr={r.stderr[-2000:]!r}")
+    if cid:
+        log_json = cd.state / TASKS_DIR / cd.ns / cid / "log.json"
+        if log_json.exists():
+            errors = [l for l in log_json.read_text(errors="replace").splitlines()
+                      if '"level":"error"' in l or '"level":"warning"' in l]
+            out.append("--- runsc log.json (errors) ---\n" + "\n".join(errors[-10:]))
+    out.append("--- containerd log (tail) ---\n" + cd.log_text()[since:][-6000:])
+    return "\n".join(out)
+
+
+def run_detached(cd, cid, cmd=("sleep", "1000"), runtime_config=None, extra_args=(),
+                 timeout=60):
+    """`ctr run -d` (extra_args go before --rootfs); returns ctr's CompletedProcess (the
+    caller asserts)."""
+    cd.track(cd.ns, cid)
+    return cd.ctr("run", "-d", "--runtime", harness.RUNSC_RUNTIME, "--runtime-config-path",
+                  str(runtime_config or cd.shim_toml), *(f"--env={e}" for e in harness.DEFAULT_ENV),
+                  *extra_args, "--rootfs", str(cd.rootfs), cid, *cmd, timeout=timeout)
+
+
+def start_detached(cd, cid, cmd=("sleep", "1000"), extra_args=()):
+    """run_detached, which must print nothing and leave the task RUNNING."""
+    r = run_detached(cd, cid, cmd, extra_args=extra_args)
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"", b""), diag(cd, cid, r)
+    assert task_row(cd, cid)[1] == "RUNNING", diag(cd, cid)
+
+
+def task_row(cd, cid, timeout=30):
+    """(pid, STATUS) of cid in `ctr task ls`, or None when it is not listed."""
+    r = cd.ctr("task", "ls", timeout=timeout)
+    assert r.returncode == 0, diag(cd, cid, r)
+    for line in r.stdout.decode().splitlines()[1:]:
+        fields = line.split()
+        if fields and fields[0] == cid:
+            return int(fields[1]), fields[2]
+    return None
+
+
+def task_status(cd, cid):
+    """STATUS column of `ctr task ls` for cid, None if it is not listed."""
+    row = task_row(cd, cid)
+    return row[1] if row else None
+
+
+def delete_stopped(cd, cid, expect_status):
+    """`ctr task delete` of a STOPPED task (checking the exit status it reports), then
+    `ctr container delete`."""
+    r = cd.ctr("task", "delete", cid, timeout=30)
+    assert r.returncode == 0, diag(cd, cid, r)
+    if expect_status:
+        # ctr prints the DeleteResponse's exit status when it is not 0.
+        expected = f"exit with non-zero exit code {expect_status}".encode()
+        assert expected in r.stderr, diag(cd, cid, r)
+    else:
+        assert b"non-zero exit code" not in r.stderr, diag(cd, cid, r)
+    r = cd.ctr("container", "delete", cid, timeout=30)
+    assert (r.returncode, r.stderr) == (0, b""), diag(cd, cid, r)
+    assert task_row(cd, cid) is None
+
+
+def kill_and_remove(cd, cid, expect_status=137):
+    """SIGKILL a detached task, see it STOPPED, delete task and container."""
+    r = cd.ctr("task", "kill", "-s", "SIGKILL", cid, timeout=30)
+    assert r.returncode == 0, diag(cd, cid, r)
+    assert wait_for(lambda: task_status(cd, cid) == "STOPPED", 15, 0.1), diag(cd, cid)
+    delete_stopped(cd, cid, expect_status)
