@@ -10,25 +10,22 @@
 
 namespace shim::io {
 
-namespace {
-constexpr int kReaderWaitMs = 2000;
-}  // namespace
-
 Result<Pipe> make_pipe() {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return errno_error("pipe2");
   return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
-Result<UniqueFd> open_output_path(const std::string& path) {
+Result<UniqueFd> open_output_path(const std::string& path, UniqueFd* reader_hold) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return errno_error(str_cat("stat ", path));
   if (S_ISFIFO(st.st_mode)) {
-    // containerd's client opens its read end from a goroutine, so it may arrive just after
-    // Create. Give it a moment (bounded: a client that never reads must not hold the shim).
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
-    for (int waited_ms = 0; !fd && errno == ENXIO && waited_ms < kReaderWaitMs; ++waited_ms) {
-      ::usleep(1000);
+    if (!fd && errno == ENXIO && reader_hold != nullptr) {
+      // O_RDWR never waits for a peer (Linux); being a reader ourselves lets the write side
+      // open at once, and what is written waits in the fifo for the client.
+      reader_hold->reset(::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
+      if (!*reader_hold) return errno_error(str_cat("open fifo ", path));
       fd.reset(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
     }
     if (!fd && errno == ENXIO) {

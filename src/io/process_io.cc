@@ -8,9 +8,12 @@
 namespace shim::io {
 namespace {
 
-Result<UniqueFd> open_output_endpoint(const StdioUri& uri) {
+Result<UniqueFd> open_output_endpoint(const StdioUri& uri, std::vector<UniqueFd>& reader_holds) {
   if (uri.kind == StdioKind::kFile) return open_output_file(uri.path);
-  return open_output_path(uri.path);
+  UniqueFd hold;
+  auto fd = open_output_path(uri.path, &hold);
+  if (hold) reader_holds.push_back(std::move(hold));
+  return fd;
 }
 
 }  // namespace
@@ -82,7 +85,7 @@ Result<void> ProcessIo::open_outputs(const StdioConfig& config, std::string_view
   if (terminal_) {
     // stderr is the same pty as stdout, so its endpoint is unused.
     if (out->kind != StdioKind::kNull) {
-      auto dst = open_output_endpoint(*out);
+      auto dst = open_output_endpoint(*out, reader_holds_);
       if (!dst) return std::move(dst).error().wrap("stdout");
       stdout_dst_ = std::move(*dst);
     }
@@ -114,7 +117,7 @@ Result<void> ProcessIo::open_output(const std::string& text, std::unique_ptr<Cop
   if (shared != nullptr && shared->valid()) {
     dst = std::move(*shared);
   } else {
-    auto opened = open_output_endpoint(*uri);
+    auto opened = open_output_endpoint(*uri, reader_holds_);
     if (!opened) return std::move(opened).error().wrap(name);
     dst = std::move(*opened);
     grow_pipe(dst.get());  // a fifo's buffer is shared with the client: fewer wake-ups for both
@@ -155,6 +158,10 @@ Task<Result<void>> ProcessIo::attach() {
   child_stdin_.reset();
   child_stdout_.reset();
   child_stderr_.reset();
+  // The client has had all of runsc's create/exec to open its fifos: from here on a vanished
+  // reader must show as EPIPE (output discarded) and the end of output as EOF, so our own read
+  // sides go.
+  reader_holds_.clear();
 
   if (logger_ && logger_->ready().valid()) {
     // The logger closes fd 5 when ready (or dies, which closes it too).

@@ -91,6 +91,8 @@ class ProcessIo {
   bool attached_ = false;
   bool stdin_closed_ = false;
 
+  // Read sides of output fifos the client had not opened yet (see open_output_path).
+  std::vector<UniqueFd> reader_holds_;
   UniqueFd child_stdin_;
   UniqueFd child_stdout_;
   UniqueFd child_stderr_;
