@@ -6,6 +6,10 @@ Every container id ends in the instance token (unique()): runsc names sandboxes 
 and other runs of the suite share this machine.
 """
 
+import json
+import re
+import subprocess
+import threading
 import time
 
 import harness
@@ -101,3 +105,62 @@ def kill_and_remove(cd, cid, expect_status=137):
     assert r.returncode == 0, diag(cd, cid, r)
     assert wait_for(lambda: task_status(cd, cid) == "STOPPED", 15, 0.1), diag(cd, cid)
     delete_stopped(cd, cid, expect_status)
+
+
+def report(capsys, text):
+    """A measured number, shown in `pytest -v` output even when the test passes."""
+    with capsys.disabled():
+        print(f"\n    [measured] {text}", flush=True)
+
+
+EVENT_LINE = re.compile(r"^\S+ \S+ \S+ \S+ (\S+) (/\S+) (.*)$")
+
+
+class EventLog:
+    """`ctr events` in its own process, its lines collected by a thread. subscribed() makes
+    sure the subscription is live: an event from before it is never shown."""
+
+    def __init__(self, cd):
+        self.cd = cd
+        self.proc = subprocess.Popen(["ctr", "-a", cd.address, "events"],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self.lines = []
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.decode(errors="replace").rstrip("\n"))
+
+    def subscribed(self, timeout=30):
+        """Creates marker namespaces until one shows up in the stream."""
+        markers, seen = [], False
+        deadline = time.monotonic() + timeout
+        while not seen and time.monotonic() < deadline:
+            marker = self.cd.new_namespace(f"evmark{len(markers)}")
+            markers.append(marker)
+            assert self.cd.ctr("namespaces", "create", marker).returncode == 0
+            seen = wait_for(lambda: ("/namespaces/create", {"name": marker})
+                            in self.events(self.cd.ns), 1)
+        for marker in markers:
+            self.cd.ctr("namespaces", "remove", marker)
+        assert seen, f"ctr events showed none of {markers}: {self.lines}"
+
+    def events(self, ns):
+        """[(topic, payload dict)] of namespace ns, in arrival order."""
+        out = []
+        for line in list(self.lines):
+            m = EVENT_LINE.match(line)
+            if m and m.group(1) == ns:
+                try:
+                    out.append((m.group(2), json.loads(m.group(3))))
+                except ValueError:
+                    out.append((m.group(2), {"unparsed": m.group(3)}))
+        return out
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.thread.join(5)

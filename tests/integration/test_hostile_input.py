@@ -22,7 +22,8 @@ import pytest
 
 import ttrpc_client as tt
 from tasks import diag, kill_and_remove, start_detached, unique, wait_for
-from test_resilience import assert_clean, report, shim_pid_of
+from tasks import report
+from test_resilience import assert_clean, shim_pid_of
 
 RESOURCE_EXHAUSTED = 8
 NS_KEY = "containerd-namespace-ttrpc"

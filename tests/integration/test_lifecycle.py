@@ -15,7 +15,6 @@ c1 and c10 may coexist.
 
 import json
 import os
-import re
 import signal
 import subprocess
 import tempfile
@@ -26,18 +25,13 @@ from pathlib import Path
 import pytest
 
 import harness
-from tasks import TASKS_DIR, diag, kill_and_remove, start_detached, task_status, wait_for
+from tasks import (TASKS_DIR, EventLog, diag, kill_and_remove, report, start_detached,
+                   task_status, wait_for)
 
 RUNSC_STATE = Path("/run/containerd/runsc")
 
 
 # -- helpers -----------------------------------------------------------------
-
-
-def report(capsys, text):
-    """A measured number, shown in `pytest -v` output even when the test passes."""
-    with capsys.disabled():
-        print(f"\n    [measured] {text}", flush=True)
 
 
 def ctr_argv(cd, *args, timeout=60):
@@ -316,44 +310,6 @@ def test_terminal_exec(cd):
 # -- events ----------------------------------------------------------------------
 
 # `ctr events` line: "2026-11-22 20:52:04.611169459 +0000 UTC <ns> <topic> <json>"
-EVENT_LINE = re.compile(r"^\S+ \S+ \S+ \S+ (\S+) (/\S+) (.*)$")
-
-
-class EventLog:
-    """`ctr events` in its own process, its lines collected by a thread."""
-
-    def __init__(self, cd):
-        # Not under `timeout`: close() kills ctr itself, by its pid.
-        self.proc = subprocess.Popen(["ctr", "-a", cd.address, "events"],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        self.lines = []
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.append(line.decode(errors="replace").rstrip("\n"))
-
-    def events(self, ns):
-        """[(topic, payload dict)] of namespace ns, in arrival order."""
-        out = []
-        for line in list(self.lines):
-            m = EVENT_LINE.match(line)
-            if m and m.group(1) == ns:
-                try:
-                    out.append((m.group(2), json.loads(m.group(3))))
-                except ValueError:
-                    out.append((m.group(2), {"unparsed": m.group(3)}))
-        return out
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        self.thread.join(5)
-
-
 def test_events(cd, containerd):
     log = EventLog(cd)
     try:

@@ -14,12 +14,9 @@ Every container id ends in the instance token: runsc names sandboxes host-wide, 
 runs of the suite share this machine.
 """
 
-import json
 import os
-import re
 import signal
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -27,20 +24,14 @@ import pytest
 
 import harness
 import ttrpc_client as tt
-from tasks import (TASKS_DIR, delete_stopped, diag, kill_and_remove, run_detached,
-                   start_detached, task_row, task_status, unique, wait_for)
+from tasks import (TASKS_DIR, EventLog, delete_stopped, diag, kill_and_remove, report,
+                   run_detached, start_detached, task_row, task_status, unique, wait_for)
 
 RUNSC_STATE = Path("/run/containerd/runsc")
 FAKE_RUNSC = Path(__file__).resolve().parents[1] / "fake_runsc"
 
 
 # -- helpers (test_hostile_input.py and test_soak.py use them too) ---------------------------
-
-
-def report(capsys, text):
-    """A measured number, shown in `pytest -v` output even when the test passes."""
-    with capsys.disabled():
-        print(f"\n    [measured] {text}", flush=True)
 
 
 def bundle_of(cd, cid):
@@ -109,59 +100,6 @@ def our_shims(cd):
 
 
 # `ctr events` line: "2026-11-22 20:52:04.611169459 +0000 UTC <ns> <topic> <json>"
-EVENT_LINE = re.compile(r"^\S+ \S+ \S+ \S+ (\S+) (/\S+) (.*)$")
-
-
-class EventLog:
-    """`ctr events` in its own process, its lines collected by a thread. subscribed() makes
-    sure the subscription is live: an event from before it is never shown."""
-
-    def __init__(self, cd):
-        self.cd = cd
-        self.proc = subprocess.Popen(["ctr", "-a", cd.address, "events"],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        self.lines = []
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.append(line.decode(errors="replace").rstrip("\n"))
-
-    def subscribed(self, timeout=30):
-        """Creates marker namespaces until one shows up in the stream."""
-        markers, seen = [], False
-        deadline = time.monotonic() + timeout
-        while not seen and time.monotonic() < deadline:
-            marker = self.cd.new_namespace(f"evmark{len(markers)}")
-            markers.append(marker)
-            assert self.cd.ctr("namespaces", "create", marker).returncode == 0
-            seen = wait_for(lambda: ("/namespaces/create", {"name": marker})
-                            in self.events(self.cd.ns), 1)
-        for marker in markers:
-            self.cd.ctr("namespaces", "remove", marker)
-        assert seen, f"ctr events showed none of {markers}: {self.lines}"
-
-    def events(self, ns):
-        """[(topic, payload dict)] of namespace ns, in arrival order."""
-        out = []
-        for line in list(self.lines):
-            m = EVENT_LINE.match(line)
-            if m and m.group(1) == ns:
-                try:
-                    out.append((m.group(2), json.loads(m.group(3))))
-                except ValueError:
-                    out.append((m.group(2), {"unparsed": m.group(3)}))
-        return out
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        self.thread.join(5)
-
-
 # -- containerd restarts -------------------------------------------------------------------
 
 

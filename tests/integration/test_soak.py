@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from tasks import diag, kill_and_remove, start_detached, unique, wait_for
-from test_resilience import (assert_clean, children, cmdline, our_shims, report,
-                             shim_pid_of)
+from tasks import report
+from test_resilience import (assert_clean, children, cmdline, our_shims, shim_pid_of)
 
 LIFECYCLES = int(os.environ.get("SOAK_LIFECYCLES", "500"))
 EXECS = int(os.environ.get("SOAK_EXECS", "1000"))
