@@ -12,6 +12,8 @@ import subprocess
 import threading
 import time
 
+from pathlib import Path
+
 import harness
 
 TASKS_DIR = "io.containerd.runtime.v2.task"
@@ -164,3 +166,29 @@ class EventLog:
             self.proc.kill()
         self.proc.wait()
         self.thread.join(5)
+
+
+# The runsc state root the shims use (their TOML sets no other).
+RUNSC_STATE = Path("/run/containerd/runsc")
+
+
+def leftover_state(cd):
+    """cd.leftovers() plus runsc state dirs and bundles of this test's namespace."""
+    out = list(cd.leftovers())
+    runsc_root = RUNSC_STATE / cd.ns  # the ns folder itself may stay; no sandbox root may
+    if runsc_root.is_dir():
+        out += [f"runsc state {p}" for p in runsc_root.iterdir()]
+    bundles = cd.state / TASKS_DIR / cd.ns
+    if bundles.is_dir():
+        out += [f"bundle {p}" for p in bundles.iterdir()]
+    return sorted(set(out))
+
+
+def assert_clean(cd, timeout=10):
+    """Nothing of this namespace's containers remains (the shim exits just after answering
+    Shutdown, which ctr does not wait for: allow it a moment)."""
+    wait_for(lambda: not leftover_state(cd), timeout, 0.1)
+    left = leftover_state(cd)
+    assert left == [], "left behind:\n" + "\n".join(left) + "\n" + diag(cd)
+    r = cd.ctr("container", "ls", "-q", timeout=30)
+    assert r.stdout == b"", r

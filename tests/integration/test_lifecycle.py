@@ -20,15 +20,13 @@ import subprocess
 import tempfile
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 import harness
-from tasks import (TASKS_DIR, EventLog, diag, kill_and_remove, report, start_detached,
+from tasks import (EventLog, assert_clean, diag, kill_and_remove, report, start_detached,
                    task_status, wait_for)
 
-RUNSC_STATE = Path("/run/containerd/runsc")
 
 
 # -- helpers -----------------------------------------------------------------
@@ -72,27 +70,6 @@ def task_pids(cd, cid):
     return [int(l.split()[0]) for l in lines[1:] if l.strip()]
 
 
-def leftover_state(cd):
-    out = list(cd.leftovers())
-    runsc_root = RUNSC_STATE / cd.ns  # the ns folder itself may stay; no sandbox root may
-    if runsc_root.is_dir():
-        out += [f"runsc state {p}" for p in runsc_root.iterdir()]
-    bundles = cd.state / TASKS_DIR / cd.ns
-    if bundles.is_dir():
-        out += [f"bundle {p}" for p in bundles.iterdir()]
-    return out
-
-
-def assert_clean(cd, timeout=5):
-    """Nothing of this test's containers remains. The shim exits right after
-    answering Shutdown, which ctr does not wait for: allow it a moment."""
-    wait_for(lambda: not leftover_state(cd), timeout, 0.1)
-    left = leftover_state(cd)
-    assert left == [], "left behind:\n" + "\n".join(left) + "\n" + diag(cd)
-    r = cd.ctr("container", "ls", "-q", timeout=30)
-    assert r.stdout == b"", r
-
-
 @pytest.fixture(autouse=True)
 def _tidy(cd):
     """After each test, best effort: a failed test must not leave tasks and containers
@@ -113,13 +90,13 @@ def _tidy(cd):
 def test_echo_hello(cd):
     r = cd.run_container("hello", ["echo", "hello"])
     assert (r.returncode, r.stdout, r.stderr) == (0, b"hello\n", b""), diag(cd, "hello", r)
-    assert_clean(cd)
+    assert_clean(cd, timeout=5)
 
 
 def test_exit_code(cd):
     r = cd.run_container("seven", ["sh", "-c", "exit 7"])
     assert (r.returncode, r.stdout, r.stderr) == (7, b"", b""), diag(cd, "seven", r)
-    assert_clean(cd)
+    assert_clean(cd, timeout=5)
 
 
 def test_fast_exits_keep_their_code(cd, capsys):
@@ -137,7 +114,7 @@ def test_fast_exits_keep_their_code(cd, capsys):
     times.sort()
     report(capsys, f"ctr run --rm /bin/true wall time: median {times[len(times) // 2]:.2f}s, "
                    f"min {times[0]:.2f}s, max {times[-1]:.2f}s")
-    assert_clean(cd)
+    assert_clean(cd, timeout=5)
 
 
 # -- signals ---------------------------------------------------------------------
@@ -147,7 +124,7 @@ def test_sigkill_detached(cd):
     cid = "killme"
     start_detached(cd, cid, ["sleep", "1000"])
     kill_and_remove(cd, cid, expect_status=137)
-    assert_clean(cd)
+    assert_clean(cd, timeout=5)
 
 
 def test_sigkill_attached_ctr_returns_137(cd):
@@ -162,7 +139,7 @@ def test_sigkill_attached_ctr_returns_137(cd):
     finally:
         stop(proc)
     assert (proc.returncode, out, err) == (137, b"", b""), diag(cd, cid)
-    assert_clean(cd)
+    assert_clean(cd, timeout=5)
 
 
 # -- stdio -----------------------------------------------------------------------
@@ -171,13 +148,13 @@ def test_sigkill_attached_ctr_returns_137(cd):
 def test_stdin(cd):
     r = cd.run_container("stdin", ["sh", "-c", 'read a; read b; echo "$b$a"'], stdin=b"x\ny\n")
     assert (r.returncode, r.stdout, r.stderr) == (0, b"yx\n", b""), diag(cd, "stdin", r)
-    assert_clean(cd)
+    assert_clean(cd, timeout=5)
 
 
 def test_stderr(cd):
     r = cd.run_container("stderr", ["sh", "-c", "echo err 1>&2"])
     assert (r.returncode, r.stdout, r.stderr) == (0, b"", b"err\n"), diag(cd, "stderr", r)
-    assert_clean(cd)
+    assert_clean(cd, timeout=5)
 
 
 def test_stdout_256mib(cd, capsys, record_property):
@@ -211,7 +188,7 @@ def test_stdout_256mib(cd, capsys, record_property):
     record_property("stdout_MBps", round(mbps))
     report(capsys, f"256 MiB stdout: {mbps:.0f} MB/s from first byte to ctr's exit "
                    f"({streaming:.2f}s; {t1 - t0:.2f}s with container start and teardown)")
-    assert_clean(cd)
+    assert_clean(cd, timeout=5)
 
 
 # -- exec ------------------------------------------------------------------------
@@ -261,7 +238,7 @@ def test_exec(cd, capsys):
     assert wait_for(lambda: task_pids(cd, cid) == pids_before, 5, 0.1), task_pids(cd, cid)
 
     kill_and_remove(cd, cid, expect_status=137)
-    assert_clean(cd)
+    assert_clean(cd, timeout=5)
 
 
 def test_exec_repeated(cd, capsys):
@@ -281,7 +258,7 @@ def test_exec_repeated(cd, capsys):
                    f"{len(failures)} failed")
     assert failures == [], f"{len(failures)}/20 execs failed:\n" + "\n".join(failures)
     kill_and_remove(cd, cid, expect_status=137)
-    assert_clean(cd)
+    assert_clean(cd, timeout=5)
 
 
 # -- terminals -------------------------------------------------------------------
@@ -291,7 +268,7 @@ def test_terminal_run(cd):
     r = cd.run_container("tty", ["sh", "-c", "test -t 0 && echo tty"], tty=True)
     # The container's pty turns \n into \r\n (the Go runc shim gives "\r\r\n" here).
     assert (r.returncode, r.stdout.replace(b"\r", b"")) == (0, b"tty\n"), diag(cd, "tty", r)
-    assert_clean(cd)
+    assert_clean(cd, timeout=5)
 
 
 def test_terminal_exec(cd):
@@ -304,7 +281,7 @@ def test_terminal_exec(cd):
     r = cd.ctr("task", "exec", "--exec-id", "t2", cid, "sh", "-c", "test -t 0 || echo notty")
     assert (r.returncode, r.stdout) == (0, b"notty\n"), diag(cd, cid, r)
     kill_and_remove(cd, cid, expect_status=137)
-    assert_clean(cd)
+    assert_clean(cd, timeout=5)
 
 
 # -- events ----------------------------------------------------------------------
@@ -367,7 +344,7 @@ def test_events(cd, containerd):
         exited = index("/tasks/exit", id=exec_id)
         assert start < added < started < exited < init_exit, f"{exec_id}:\n{listing}"
     assert events[index("/tasks/exit", id="e1")][1].get("exit_status", 0) == 0, listing
-    assert_clean(cd)
+    assert_clean(cd, timeout=5)
 
 
 # -- many at once ----------------------------------------------------------------

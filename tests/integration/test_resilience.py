@@ -24,10 +24,10 @@ import pytest
 
 import harness
 import ttrpc_client as tt
-from tasks import (TASKS_DIR, EventLog, delete_stopped, diag, kill_and_remove, report,
-                   run_detached, start_detached, task_row, task_status, unique, wait_for)
+from tasks import (RUNSC_STATE, TASKS_DIR, EventLog, assert_clean, delete_stopped, diag,
+                   kill_and_remove, report, run_detached, start_detached, task_row,
+                   task_status, unique, wait_for)
 
-RUNSC_STATE = Path("/run/containerd/runsc")
 FAKE_RUNSC = Path(__file__).resolve().parents[1] / "fake_runsc"
 
 
@@ -69,28 +69,6 @@ def sandbox_pid_of(cd, cid):
 
 def pid_gone(pid):
     return harness._is_gone(pid)
-
-
-def leftover_state(cd):
-    """cd.leftovers() plus runsc state dirs and bundles of this test's namespace."""
-    out = list(cd.leftovers())
-    runsc_root = RUNSC_STATE / cd.ns  # the ns folder itself may stay; no sandbox root may
-    if runsc_root.is_dir():
-        out += [f"runsc state {p}" for p in runsc_root.iterdir()]
-    bundles = cd.state / TASKS_DIR / cd.ns
-    if bundles.is_dir():
-        out += [f"bundle {p}" for p in bundles.iterdir()]
-    return sorted(set(out))
-
-
-def assert_clean(cd, timeout=10):
-    """Nothing of this namespace's containers remains (the shim exits just after answering
-    Shutdown, which ctr does not wait for: allow it a moment)."""
-    wait_for(lambda: not leftover_state(cd), timeout, 0.1)
-    left = leftover_state(cd)
-    assert left == [], "left behind:\n" + "\n".join(left) + "\n" + diag(cd)
-    r = cd.ctr("container", "ls", "-q", timeout=30)
-    assert r.stdout == b"", r
 
 
 def our_shims(cd):
