@@ -13,12 +13,13 @@
 namespace shim {
 
 ExitStatus ExitStatus::from_wait_status(int status) {
+  if (WIFSIGNALED(status)) return now(128 + WTERMSIG(status));
+  return now(WIFEXITED(status) ? WEXITSTATUS(status) : 0);
+}
+
+ExitStatus ExitStatus::now(int code) {
   ExitStatus s;
-  if (WIFEXITED(status)) {
-    s.code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    s.code = 128 + WTERMSIG(status);
-  }
+  s.code = code;
   clock_gettime(CLOCK_REALTIME, &s.at);
   return s;
 }

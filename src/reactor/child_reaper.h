@@ -17,10 +17,12 @@
 namespace shim {
 
 struct ExitStatus {
-  int code = 0;  // exit code, or 128 + signal for a killed process (as a shell reports it)
+  int code = 0;   // exit code, or 128 + signal for a killed process (as a shell reports it)
   timespec at{};  // wall clock time of the reap
 
   static ExitStatus from_wait_status(int status);
+  // An exit learned of some other way than reaping (runsc wait, a forced removal), now.
+  static ExitStatus now(int code);
 };
 
 class ChildReaper {

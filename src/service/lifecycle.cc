@@ -1,4 +1,5 @@
 // Create, Start, Delete and exits of containers (their init process).
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -228,16 +229,11 @@ Task<Result<void>> TaskService::restore_sandbox(std::shared_ptr<Container> c, st
 
 Task<void> TaskService::wait_app_exit(std::shared_ptr<Container> c) {
   auto code = co_await c->runsc->wait(c->id);
-  ExitStatus status;
-  clock_gettime(CLOCK_REALTIME, &status.at);
-  if (code) {
-    status.code = *code;
-  } else {
+  if (!code) {
     // The pod's sandbox went away under it (or runsc failed): it was killed.
     log::warn("wait for ", c->id, ": ", code.error().message());
-    status.code = 128 + 9;
   }
-  co_await handle_exit(c, c->init, status);
+  co_await handle_exit(c, c->init, ExitStatus::now(code ? *code : 128 + SIGKILL));
 }
 
 void TaskService::watch_exit(std::shared_ptr<Container> c, std::shared_ptr<Process> p) {

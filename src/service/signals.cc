@@ -64,9 +64,7 @@ Task<Result<Empty>> TaskService::kill_unstarted(std::shared_ptr<Container> c) {
       co_return std::move(r).error().wrap(str_cat("kill ", c->id));
     }
   }
-  ExitStatus status{128 + SIGKILL, {}};
-  clock_gettime(CLOCK_REALTIME, &status.at);
-  spawn(handle_exit(c, c->init, status));
+  spawn(handle_exit(c, c->init, ExitStatus::now(128 + SIGKILL)));
   co_return Empty{};
 }
 
