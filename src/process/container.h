@@ -30,6 +30,12 @@ struct Container {
   std::shared_ptr<Process> init;
   std::map<std::string, std::shared_ptr<Process>> execs;
 
+  // A sandbox that has exited is handed to `runsc delete` at once (TaskService::release),
+  // while containerd is still on its way to Delete; Delete then waits for that instead of
+  // starting its own. Set with true when runsc removed it.
+  bool releasing = false;
+  Oneshot<bool> released;
+
   // The init or an exec; nullptr when unknown.
   std::shared_ptr<Process> find(const std::string& exec_id) const {
     if (exec_id.empty()) return init;

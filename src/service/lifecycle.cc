@@ -148,8 +148,12 @@ void TaskService::publish_create(const task::CreateTaskRequest& req, pid_t pid) 
 }
 
 Task<void> TaskService::discard(std::shared_ptr<Container> c) {
-  if (auto r = co_await c->runsc->remove(c->id, /*force=*/true); !r) {
-    log::debug("discard ", c->id, ": ", r.error().message());
+  bool removed = false;
+  if (c->releasing) removed = co_await c->released;
+  if (!removed) {
+    if (auto r = co_await c->runsc->remove(c->id, /*force=*/true); !r) {
+      log::debug("discard ", c->id, ": ", r.error().message());
+    }
   }
   if (c->init) c->init->io.reset();
   c->oom.reset();
@@ -275,6 +279,27 @@ Task<void> TaskService::handle_exit(std::shared_ptr<Container> c, std::shared_pt
               status.code);
   }
   p->exit_published.set(status);
+  // containerd's Delete follows in a few ms: `runsc delete` (about 40 ms) starts now.
+  if (p->is_init() && !deleted && can_release(*c)) spawn(release(c));
+}
+
+bool TaskService::can_release(const Container& c) const {
+  if (c.joins_sandbox || c.releasing || c.init->state != ProcessState::kStopped) return false;
+  // A pod's sandbox container goes last: its app containers' runsc state lives in its root.
+  for (const auto& [id, other] : containers_) {
+    if (other->joins_sandbox && other->sandbox_id == c.id) return false;
+  }
+  return true;
+}
+
+Task<void> TaskService::release(std::shared_ptr<Container> c) {
+  c->releasing = true;
+  // The cgroup goes with the sandbox: nothing to watch or measure any more.
+  c->oom.reset();
+  c->cgroup.reset();
+  auto removed = co_await c->runsc->remove(c->id, /*force=*/true);
+  if (!removed) log::debug("release ", c->id, ": ", removed.error().message());
+  c->released.set(removed.ok());
 }
 
 Task<Result<task::DeleteResponse>> TaskService::remove(task::DeleteRequest req,

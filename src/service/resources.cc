@@ -33,6 +33,10 @@ void TaskService::watch_cgroup(std::shared_ptr<Container> c) {
 Task<Result<task::StatsResponse>> TaskService::stats(task::StatsRequest req, ttrpc::CallContext) {
   auto c = find_container(req.id);
   if (!c) co_return std::move(c).error();
+  // containerd's Metrics skips a task that answers NotFound and logs an error for any other.
+  if ((*c)->init->state == ProcessState::kStopped) {
+    co_return Error(Code::kNotFound, str_cat("stats ", req.id, ": the container has exited"));
+  }
   if (!(*c)->cgroup) {
     co_return Error(Code::kFailedPrecondition, str_cat("no cgroup known for ", req.id));
   }

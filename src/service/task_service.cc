@@ -119,6 +119,8 @@ Task<Result<task::WaitResponse>> TaskService::wait(task::WaitRequest req, ttrpc:
 Task<Result<task::PidsResponse>> TaskService::pids(task::PidsRequest req, ttrpc::CallContext) {
   auto c = find_container(req.id);
   if (!c) co_return std::move(c).error();
+  // An exited container has no processes (and its sandbox may be gone already).
+  if ((*c)->init->state == ProcessState::kStopped) co_return task::PidsResponse{};
   auto pids = co_await (*c)->runsc->ps(req.id);
   if (!pids) co_return std::move(pids).error().wrap(str_cat("pids ", req.id));
   task::PidsResponse resp;

@@ -77,6 +77,10 @@ class TaskService {
   Task<Result<Empty>> kill_unstarted(std::shared_ptr<Container> c);
   // Undoes a half-made container: runsc state, mounts, fds.
   Task<void> discard(std::shared_ptr<Container> c);
+  // After its init exited: removes a sandbox nothing else runs in (runsc state, cgroup), so
+  // that Delete finds the work done. Nothing can run in a stopped sandbox again.
+  bool can_release(const Container& c) const;
+  Task<void> release(std::shared_ptr<Container> c);
 
   // Finds the sandbox's host cgroup and watches it for OOM kills.
   void watch_cgroup(std::shared_ptr<Container> c);

@@ -24,8 +24,8 @@ import time
 import pytest
 
 import harness
-from tasks import (EventLog, assert_clean, diag, kill_and_remove, report, start_detached,
-                   task_status, wait_for)
+from tasks import (RUNSC_STATE, EventLog, assert_clean, delete_stopped, diag, kill_and_remove,
+                   report, run_detached, start_detached, task_status, unique, wait_for)
 
 
 
@@ -114,6 +114,29 @@ def test_fast_exits_keep_their_code(cd, capsys):
     times.sort()
     report(capsys, f"ctr run --rm /bin/true wall time: median {times[len(times) // 2]:.2f}s, "
                    f"min {times[0]:.2f}s, max {times[-1]:.2f}s")
+    assert_clean(cd, timeout=5)
+
+
+def test_exited_sandbox_is_released_before_delete(cd):
+    """A sandbox whose container exited is removed (runsc state, cgroup) without waiting
+    for Delete: containerd's Delete then finds it done. The task stays STOPPED with its
+    code until then; ps lists no process and metrics skip it quietly (NotFound)."""
+    cid = unique(cd, "released")
+    r = run_detached(cd, cid, ("sh", "-c", "exit 5"))
+    assert r.returncode == 0, diag(cd, cid, r)
+    assert wait_for(lambda: task_status(cd, cid) == "STOPPED", 15, 0.05), diag(cd, cid)
+    runsc_root = RUNSC_STATE / cd.ns / cid
+    assert wait_for(lambda: not runsc_root.is_dir() or not any(runsc_root.iterdir()), 5), \
+        f"runsc state still there: {sorted(runsc_root.iterdir())}\n" + diag(cd, cid)
+    assert wait_for(lambda: harness.cgroup_dirs(f"{cd.ns}/{cid}") == [], 5), \
+        f"cgroups still there: {harness.cgroup_dirs(f'{cd.ns}/{cid}')}\n" + diag(cd, cid)
+    assert task_status(cd, cid) == "STOPPED"
+    assert task_pids(cd, cid) == []
+    since = len(cd.log_text())
+    r = cd.ctr("task", "metrics", cid, timeout=30)
+    assert (r.returncode, b"no metrics received" in r.stderr) == (1, True), diag(cd, cid, r)
+    assert "collecting metrics for" not in cd.log_text()[since:], diag(cd, cid, since=since)
+    delete_stopped(cd, cid, expect_status=5)
     assert_clean(cd, timeout=5)
 
 
