@@ -23,6 +23,7 @@ import json
 import math
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -219,6 +220,49 @@ def start_detached(cd, rt, ns, cid, failures, cmd=("sleep", "1000"), attempts=3)
     raise RuntimeError(f"ctr run -d {cid} ({rt.label}) failed {attempts} times: {failures[-1]}")
 
 
+RUNSC_CALL_LINE = re.compile(r'msg="runsc (\w+) (\S+): exit status \d+ after ([\d.]+) ms"')
+SHIM_CPU_LINE = re.compile(r'msg="shim for (\S+)/(\S+) exiting after ([\d.]+) ms of CPU"')
+
+
+def split_run_times(log_text, ns, ids, totals_ms):
+    """Where each measured `ctr run --rm` went, from the shim's debug lines in containerd's
+    log: the runsc calls (create, start, delete) and the shim's own CPU time. The rest of
+    the wall time is ctr, containerd, the sandbox's exit and the shim's waits on them.
+    ids[i] is the container timed as totals_ms[i]."""
+    runsc, cpu = {}, {}
+    for m in RUNSC_CALL_LINE.finditer(log_text):
+        runsc.setdefault(m.group(2), {})[m.group(1)] = float(m.group(3))
+    for m in SHIM_CPU_LINE.finditer(log_text):
+        if m.group(1) == ns:
+            cpu[m.group(2)] = float(m.group(3))
+    runs = []
+    for cid, total in zip(ids, totals_ms):
+        calls = runsc.get(cid, {})
+        if not {"create", "start", "delete"} <= calls.keys() or cid not in cpu:
+            continue
+        in_runsc = calls["create"] + calls["start"] + calls["delete"]
+        runs.append({"total": total, "runsc": in_runsc, "shim_cpu": cpu[cid],
+                     "create": calls["create"], "start": calls["start"],
+                     "delete": calls["delete"], "outside_runsc": total - in_runsc})
+    if not runs:
+        return None
+    return {"n": len(runs), "median_ms": {k: round(statistics.median(r[k] for r in runs), 1)
+                                          for k in runs[0]}}
+
+
+def capture_ctr_spec(cd, rt, dest):
+    """The config.json containerd writes into the bundle for `ctr run` with our runtime
+    (a detached /bin/true, removed again): the bare baselines run this same bundle."""
+    ns = cd.new_namespace("spec")
+    start_detached(cd, rt, ns, "spec", [], cmd=("/bin/true",))
+    try:
+        src = cd.state / "io.containerd.runtime.v2.task" / ns / "spec" / "config.json"
+        Path(dest).write_bytes(src.read_bytes())
+    finally:
+        remove_all(cd, ns)
+    return Path(dest)
+
+
 def remove_all(cd, ns):
     """Force-delete every task and container in ns."""
     for line in cd.ctr("task", "ls", "-q", ns=ns).stdout.decode().split():
@@ -331,9 +375,14 @@ class Reaper:
 
 
 class BareRunsc:
-    """Worker side: bare runsc lifecycles against bundles made with `runsc spec`."""
+    """Worker side: bare runsc lifecycles against the bundle containerd writes for ctr.
 
-    def __init__(self, rootfs, workdir, wait_mode, stdout_bytes):
+    spec_path is the config.json containerd wrote for a `ctr run` of our runtime
+    (capture_ctr_spec): same mounts, capabilities, masked paths and cgroupsPath as
+    what the shim hands runsc. Only process.args and the cgroup (one per container,
+    as containerd makes one per task) differ per run."""
+
+    def __init__(self, rootfs, workdir, wait_mode, stdout_bytes, spec_path):
         self.reaper = Reaper()
         self.dir = Path(workdir)
         self.root = self.dir / "root"
@@ -344,24 +393,27 @@ class BareRunsc:
         self.log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self.seq = 0
         self.live = set()
-        self.bundles = {name: self._bundle(name, rootfs, args) for name, args in (
+        self.template = json.loads(Path(spec_path).read_text())
+        self.template["root"] = {"path": str(Path(rootfs).resolve())}
+        # Parent of every bare container's cgroup, removed in close().
+        self.cgroup_parent = f"shimbench-bare-{os.getpid()}"
+        self.bundles = {name: self._bundle(name, args) for name, args in (
             ("true", ["/bin/true"]), ("sleep", ["sleep", "1000"]),
             ("head", ["head", "-c", str(stdout_bytes), "/dev/zero"]))}
 
-    def _bundle(self, name, rootfs, args):
+    def _bundle(self, name, args):
         b = self.dir / f"bundle-{name}"
         b.mkdir()
-        st = self.reaper.wait(self.reaper.spawn(
-            ["runsc", "spec", "--bundle", str(b), "--", *args],
-            stdin=self.devnull, stdout=self.devnull, stderr=self.log_fd))
-        if st != 0:
-            raise RuntimeError(f"runsc spec failed ({st})")
-        spec = json.loads((b / "config.json").read_text())
-        # ctr's rootfs is writable: so is this one.
-        spec["root"] = {"path": str(Path(rootfs).resolve()), "readonly": False}
-        spec["process"]["env"] = list(harness.DEFAULT_ENV)
-        (b / "config.json").write_text(json.dumps(spec, indent=1))
+        self.template["process"]["args"] = args
+        (b / "config.json").write_text(json.dumps(self.template))
         return b
+
+    def _prepare(self, bundle, cid):
+        """Point the bundle's cgroupsPath at a fresh cgroup for cid (before the clock runs)."""
+        path = self.bundles[bundle] / "config.json"
+        spec = json.loads(path.read_text())
+        spec["linux"]["cgroupsPath"] = f"/{self.cgroup_parent}/{cid}"
+        path.write_text(json.dumps(spec))
 
     def _id(self):
         # Fixed width: runsc resolves ids by prefix (DESIGN §4), b000001 is no prefix of another.
@@ -391,6 +443,7 @@ class BareRunsc:
     def _create_start(self, bundle):
         cid = self._id()
         pid_file = self.root / f"{cid}.pid"
+        self._prepare(bundle, cid)
         t0 = now()
         self.runsc("create", "--bundle", str(self.bundles[bundle]), "--pid-file", str(pid_file), cid)
         self.live.add(cid)
@@ -441,6 +494,7 @@ class BareRunsc:
 
     def op_stdout(self):
         cid = self._id()
+        self._prepare("head", cid)
         r, w = os.pipe()
         t0 = now()
         pid = self.reaper.spawn(["runsc", f"--root={self.root}", "--network=none", "run",
@@ -465,6 +519,7 @@ class BareRunsc:
             except Exception:  # noqa: BLE001 - best effort on the way out
                 pass
         harness.unmount_all(self.dir)
+        harness.remove_cgroups(self.cgroup_parent)
         subprocess.run(["rm", "-rf", str(self.dir)])
 
 
@@ -475,7 +530,7 @@ def bare_worker(a):
         sys.exit(f"prctl(PR_SET_CHILD_SUBREAPER): errno {ctypes.get_errno()}")
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything stray goes to stderr, never into the protocol
-    bare = BareRunsc(a.rootfs, a.workdir, a.bare_wait, a.stdout_bytes)
+    bare = BareRunsc(a.rootfs, a.workdir, a.bare_wait, a.stdout_bytes, a.spec)
     try:
         proto.write(json.dumps({"ready": True}) + "\n")
         for line in sys.stdin:
@@ -492,11 +547,11 @@ def bare_worker(a):
 class BareClient:
     """Main side of the bare runsc worker."""
 
-    def __init__(self, rootfs, workdir, wait_mode, stdout_bytes):
+    def __init__(self, rootfs, workdir, wait_mode, stdout_bytes, spec_path):
         self.proc = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--bare-worker",
              "--rootfs", str(rootfs), "--workdir", str(workdir), "--bare-wait", wait_mode,
-             "--stdout-bytes", str(stdout_bytes)],
+             "--stdout-bytes", str(stdout_bytes), "--spec", str(spec_path)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
         self._reply()
 
@@ -538,8 +593,9 @@ class Bench:
 
     def bare(self):
         if self._bare is None:
+            spec = capture_ctr_spec(self.cd, self.ours, self.workdir / "ctr-config.json")
             self._bare = BareClient(self.rootfs, self.workdir / "bare", self.a.bare_wait,
-                                    self.a.stdout_bytes)
+                                    self.a.stdout_bytes, spec)
         return self._bare
 
     def close(self):
@@ -589,14 +645,29 @@ class Bench:
         bare = self.bare()
         seq = iter(range(10 ** 6))
 
+        ids = []
+
         def ctr_true():
+            # ctr itself, spawned as the bare worker spawns runsc: not under the harness's
+            # `timeout` wrapper, whose own exec and exit cost about 10 ms per run here.
             cid = f"r{next(seq):04d}"
+            self.cd.track(ns, cid)
+            cmd = ["ctr", "-a", self.cd.address, "-n", ns,
+                   *run_args(self.cd, self.ours, cid, ["/bin/true"])]
             t0 = now()
-            r = self.cd.run_container(cid, ["/bin/true"], ns=ns, timeout=120)
-            return r.returncode == 0, now() - t0, r.stderr.decode(errors="replace")[-300:]
+            try:
+                r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                                   timeout=120)
+            except subprocess.TimeoutExpired:
+                return False, now() - t0, "ctr run timed out after 120 s"
+            elapsed = now() - t0
+            if r.returncode == 0:
+                ids.append(cid)  # in step with the times timed_attempts keeps
+            return r.returncode == 0, elapsed, r.stderr.decode(errors="replace")[-300:]
 
         log("run: warm-up")
         ctr_true()
+        ids.clear()
         bare.call("lifecycle")
         ours, errors, bare_runs = [], [], []
         # Interleaved, so that load from elsewhere on the host hits both alike.
@@ -611,6 +682,7 @@ class Bench:
         phases = {k: statistics.median(b[k] for b in bare_runs)
                   for k in ("create_ms", "start_ms", "exit_ms", "delete_ms")}
         return {"ours_ms": ours, "ours": summary(ours), "ours_failures": errors,
+                "ours_split": split_run_times(self.cd.log_text(), ns, ids, ours),
                 "bare_ms": bare_total, "bare": summary(bare_total),
                 "bare_phases_median_ms": phases,
                 "bare_exit_status": sorted({b["status"] for b in bare_runs}, key=str),
@@ -881,11 +953,24 @@ def notes(rows, meta):
                "child subreaper, as the shim is)" if r["bare_wait"] == "reap"
                else "polling `runsc state` every 5 ms")
         out.append(f"Bare runsc lifecycle = `runsc create` + `start` + wait for the sandbox "
-                   f"to exit + `delete` (`--root` a temp dir, `--network=none`, bundle from "
-                   f"`runsc spec` + the same busybox rootfs); the wait is {how}. Median phases: "
+                   f"to exit + `delete` (`--root` a temp dir, `--network=none`, the config.json "
+                   f"containerd wrote for a `ctr run` of ours, own cgroupsPath per container); "
+                   f"the wait is {how}. Median phases: "
                    f"create {ph['create_ms']:.0f}, start {ph['start_ms']:.0f}, "
                    f"exit {ph['exit_ms']:.0f}, delete {ph['delete_ms']:.0f} ms. "
                    f"ctr and bare runs alternate.")
+        sp = r.get("ours_split")
+        if sp:
+            m = sp["median_ms"]
+            bare_runsc = ph["create_ms"] + ph["start_ms"] + ph["delete_ms"]
+            out.append(f"Where `ctr run --rm` goes (medians of {sp['n']} runs, from the shim's "
+                       f"debug lines in containerd's log): runsc calls {m['runsc']:.0f} ms "
+                       f"(create {m['create']:.0f}, start {m['start']:.0f}, delete "
+                       f"{m['delete']:.0f}; bare: {bare_runsc:.0f}), everything else "
+                       f"{m['outside_runsc']:.0f} ms (bare: {r['bare']['median'] - bare_runsc:.0f}"
+                       f" ms, the sandbox's exit and process spawns), of which the shim's own "
+                       f"CPU time is {m['shim_cpu']:.1f} ms; the remainder is ctr, containerd and "
+                       f"the sandbox's exit. ctr is spawned directly, as bare runsc is.")
         if r["ours_failures"]:
             out.append(f"`ctr run` failures: {r['ours_failures'][0]!r}")
     e = rows.get("exec")
@@ -978,6 +1063,7 @@ def parse_args(argv):
     p.add_argument("--bare-worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--rootfs", help=argparse.SUPPRESS)
     p.add_argument("--workdir", help=argparse.SUPPRESS)
+    p.add_argument("--spec", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     only = [x for o in a.only for x in o.split(",") if x]
     bad = [x for x in only if x not in ROWS]

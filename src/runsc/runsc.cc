@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "base/file.h"
@@ -69,6 +70,12 @@ std::string seconds_text(std::chrono::milliseconds d) {
   return str_cat(ms / 1000, ".", frac, "s");
 }
 
+// "192.3 ms": a call's duration in the debug log.
+std::string milliseconds_text(std::chrono::steady_clock::duration d) {
+  auto tenths = std::chrono::duration_cast<std::chrono::microseconds>(d).count() / 100;
+  return str_cat(tenths / 10, ".", tenths % 10, " ms");
+}
+
 Result<pid_t> read_pid_file(const std::string& path) {
   auto text = read_file(path);
   // Internal, not NotFound: a missing pid file is runsc misbehaving, not a missing container.
@@ -117,6 +124,8 @@ Task<Result<std::string>> Runsc::run(Call call) {
   std::string context = str_cat("runsc ", call.name);
   if (auto r = ensure_state_root(); !r) co_return std::move(r).error().wrap(context);
 
+  // The last argument names the container for every call that has one.
+  std::string subject = call.args.empty() ? std::string() : call.args.back();
   CommandOptions options;
   options.spawn.argv = runsc_argv::full(config_, state_root_, log_path_, std::move(call.args));
   options.spawn.stdin_fd = call.stdio.in;
@@ -132,8 +141,13 @@ Task<Result<std::string>> Runsc::run(Call call) {
   // Only errors written during this call are this call's.
   const off_t log_offset = file_size(log_path_);
   log::debug("exec ", join_argv(options.spawn.argv));
+  const auto started = std::chrono::steady_clock::now();
 
   auto result = co_await runner_.run(std::move(options));
+  // bench/run.py reads these lines to split `ctr run` time between runsc and the rest.
+  std::string outcome = result ? str_cat("exit status ", result->exit.code) : "not run";
+  log::debug(context, " ", subject, ": ", outcome, " after ",
+             milliseconds_text(std::chrono::steady_clock::now() - started));
   // Failing to start runsc at all (a wrong binary_name) is our fault, never "not found".
   if (!result) co_return Error(Code::kInternal, result.error().message()).wrap(context);
   if (result->timed_out) {
