@@ -9,7 +9,7 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
-#include "io/readable_wait.h"
+#include "reactor/readable_wait.h"
 #include "reactor/reactor.h"
 #include "reactor/task.h"
 

@@ -15,7 +15,7 @@
 #include "io/binary_logger.h"
 #include "io/console.h"
 #include "io/copier.h"
-#include "io/readable_wait.h"
+#include "reactor/readable_wait.h"
 #include "reactor/child_reaper.h"
 #include "reactor/reactor.h"
 #include "reactor/task.h"

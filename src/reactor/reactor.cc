@@ -2,7 +2,9 @@
 
 #include <sys/epoll.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <limits>
 
 #include "base/log.h"
 
@@ -75,8 +77,10 @@ int Reactor::next_timeout_ms() const {
   if (!next) return -1;
   auto wait = *next - Clock::now();
   if (wait <= Clock::duration::zero()) return 0;
-  // Round up so we never wake just before the deadline and spin.
-  return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
+  // Round up so we never wake just before the deadline and spin. Clamped: epoll takes an
+  // int, and a year-long deadline (a `runsc wait`) does not fit in one.
+  auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+  return static_cast<int>(std::min<decltype(ms)>(ms, std::numeric_limits<int>::max()));
 }
 
 bool Reactor::run_due_timers() {

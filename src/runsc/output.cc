@@ -95,6 +95,14 @@ std::string last_error_message(std::string_view log_json) {
   return last;
 }
 
+std::string_view first_json_object(std::string_view text) {
+  std::string_view first;
+  for_each_object(text, [&first](std::string_view object) {
+    if (first.empty()) first = object;
+  });
+  return first;
+}
+
 Code classify_runsc_error(std::string_view message) {
   // Wording measured with runsc 20221219: "loading container: file does not exist",
   // "cannot start container \"c1\" in state stopped", "cannot delete container that is not

@@ -28,6 +28,10 @@ Result<std::vector<pid_t>> parse_runsc_ps(std::string_view json);
 // by brace matching rather than by lines; junk and a torn object at either end are skipped.
 std::string last_error_message(std::string_view log_json);
 
+// The first complete top-level {...} in `text` (braces inside strings do not count), or ""
+// while none has fully arrived.
+std::string_view first_json_object(std::string_view text);
+
 // The errdefs code for a runsc error message: NotFound for "... does not exist", AlreadyExists,
 // FailedPrecondition for a wrong state ("in state stopped", "not stopped"), else Unknown.
 Code classify_runsc_error(std::string_view message);

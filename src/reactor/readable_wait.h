@@ -8,7 +8,7 @@
 #include "reactor/reactor.h"
 #include "reactor/task.h"
 
-namespace shim::io {
+namespace shim {
 
 class ReadableWait {
  public:
@@ -28,4 +28,4 @@ class ReadableWait {
   Reactor::TimerId timer_ = 0;
 };
 
-}  // namespace shim::io
+}  // namespace shim

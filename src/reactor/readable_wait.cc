@@ -1,8 +1,8 @@
-#include "io/readable_wait.h"
+#include "reactor/readable_wait.h"
 
 #include <sys/epoll.h>
 
-namespace shim::io {
+namespace shim {
 
 Oneshot<bool> ReadableWait::arm(int fd, std::chrono::milliseconds timeout) {
   cancel();
@@ -31,4 +31,4 @@ void ReadableWait::cancel() {
   timer_ = 0;
 }
 
-}  // namespace shim::io
+}  // namespace shim

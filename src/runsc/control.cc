@@ -1,0 +1,109 @@
+#include "runsc/control.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "base/strings.h"
+#include "reactor/readable_wait.h"
+#include "runsc/output.h"
+
+namespace shim {
+namespace {
+
+using nlohmann::json;
+
+// A Wait lasts as long as the container: the deadline is only there because ReadableWait
+// wants one.
+constexpr std::chrono::milliseconds kNoDeadline = std::chrono::hours(24 * 365);
+// A reply is a few dozen bytes; anything near this is not runsc talking.
+constexpr size_t kMaxReply = 64 * 1024;
+
+}  // namespace
+
+std::string control_wait_request(std::string_view container_id) {
+  json request = {{"method", "containerManager.Wait"}, {"arg", container_id}};
+  return request.dump();
+}
+
+Result<int> parse_control_wait_reply(std::string_view reply) {
+  json doc = json::parse(reply, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("success") ||
+      !doc["success"].is_boolean()) {
+    return Error(Code::kInternal,
+                 str_cat("sandbox control: unexpected reply \"", reply.substr(0, 200), "\""));
+  }
+  if (!doc["success"].get<bool>()) {
+    std::string err = doc.contains("err") && doc["err"].is_string() ? doc["err"].get<std::string>()
+                                                                    : std::string("no message");
+    return Error(classify_runsc_error(err), str_cat("sandbox control: ", err));
+  }
+  if (!doc.contains("result") || !doc["result"].is_number_unsigned()) {
+    return Error(Code::kInternal,
+                 str_cat("sandbox control: no wait status in \"", reply.substr(0, 200), "\""));
+  }
+  auto status = doc["result"].get<uint32_t>();
+  int signal = static_cast<int>(status & 0x7f);
+  if (signal == 0) return static_cast<int>((status >> 8) & 0xff);
+  return 128 + signal;
+}
+
+Result<UniqueFd> connect_sandbox_control(std::string_view sandbox_id) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string name = str_cat("runsc-sandbox.", sandbox_id);
+  // sun_path = NUL, name, NUL: the abstract name includes the trailing NUL.
+  if (name.size() + 2 > sizeof addr.sun_path) {
+    return Error(Code::kInvalidArgument, str_cat("sandbox id too long for a socket: ", sandbox_id));
+  }
+  std::memcpy(addr.sun_path + 1, name.data(), name.size());
+  auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size() + 2);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return errno_error("sandbox control socket");
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), length) != 0) {
+    return Error(Code::kUnavailable,
+                 str_cat("connect to sandbox ", sandbox_id, ": ", std::strerror(errno)));
+  }
+  return fd;
+}
+
+Task<Result<int>> wait_via_control(Reactor& reactor, UniqueFd socket, std::string container_id) {
+  std::string request = control_wait_request(container_id);
+  // A fresh socket's buffer takes a request this small whole, or something is wrong.
+  ssize_t sent = ::send(socket.get(), request.data(), request.size(), MSG_NOSIGNAL);
+  if (sent != static_cast<ssize_t>(request.size())) {
+    co_return errno_error(str_cat("send wait for ", container_id, " to its sandbox"));
+  }
+  ReadableWait readable(reactor);
+  std::string reply;
+  char buffer[4096];
+  while (true) {
+    ssize_t n = ::read(socket.get(), buffer, sizeof buffer);
+    if (n > 0) {
+      reply.append(buffer, static_cast<size_t>(n));
+      if (std::string_view object = first_json_object(reply); !object.empty()) {
+        co_return parse_control_wait_reply(object);
+      }
+      if (reply.size() > kMaxReply) {
+        co_return Error(Code::kInternal, "sandbox control: reply too long");
+      }
+      continue;
+    }
+    if (n == 0) {
+      co_return Error(Code::kUnavailable,
+                      str_cat("sandbox closed the connection waiting for ", container_id));
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) co_return errno_error(str_cat("read wait reply for ", container_id));
+    Oneshot<bool> ready = readable.arm(socket.get(), kNoDeadline);
+    (void)co_await ready;
+  }
+}
+
+}  // namespace shim

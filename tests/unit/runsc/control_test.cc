@@ -1,0 +1,160 @@
+// The sandbox control client: request and reply texts, and a whole Wait against a fake
+// control server listening where runsc's would (the abstract name with its trailing NUL).
+#include "runsc/control.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "base/strings.h"
+
+namespace shim {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(ControlWaitRequest, NamesMethodAndContainer) {
+  EXPECT_EQ(control_wait_request("c1"), R"({"arg":"c1","method":"containerManager.Wait"})");
+  EXPECT_EQ(control_wait_request("a\"b"), R"({"arg":"a\"b","method":"containerManager.Wait"})");
+}
+
+TEST(ControlWaitReply, ExitCodesAndSignals) {
+  // Measured with runsc 20221219: `sh -c "exit 7"` answers 1792 (7 << 8).
+  EXPECT_EQ(*parse_control_wait_reply(R"({"success":true,"err":"","result":1792})"), 7);
+  EXPECT_EQ(*parse_control_wait_reply(R"({"success":true,"err":"","result":0})"), 0);
+  EXPECT_EQ(*parse_control_wait_reply(R"({"success":true,"err":"","result":9})"), 137);
+  EXPECT_EQ(*parse_control_wait_reply(R"({"success":true,"err":"","result":143})"), 143);
+}
+
+TEST(ControlWaitReply, FailureCarriesTheSandboxMessage) {
+  auto r = parse_control_wait_reply(
+      R"({"success":false,"err":"can't wait for container \"x\": container \"x\" not found","result":null})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("container \"x\" not found"), std::string::npos);
+}
+
+TEST(ControlWaitReply, NonsenseIsInternal) {
+  for (std::string_view reply : {"{}", "[1]", R"({"success":true})",
+                                 R"({"success":true,"result":"x"})", R"({"success":"yes"})"}) {
+    auto r = parse_control_wait_reply(reply);
+    ASSERT_FALSE(r.ok()) << reply;
+    EXPECT_EQ(r.error().code(), Code::kInternal) << reply;
+  }
+}
+
+TEST(ConnectSandboxControl, NobodyListeningIsUnavailable) {
+  auto fd = connect_sandbox_control(str_cat("no-such-sandbox-", ::getpid()));
+  ASSERT_FALSE(fd.ok());
+  EXPECT_EQ(fd.error().code(), Code::kUnavailable);
+}
+
+// A control server on runsc's address for `sandbox_id`, answering one connection with
+// `serve(fd)` on its own thread.
+class FakeControlServer {
+ public:
+  template <class Serve>
+  FakeControlServer(const std::string& sandbox_id, Serve serve) {
+    listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::string name = "runsc-sandbox." + sandbox_id;
+    std::memcpy(addr.sun_path + 1, name.data(), name.size());
+    auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size() + 2);
+    EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), length), 0);
+    EXPECT_EQ(::listen(listener_, 4), 0);
+    thread_ = std::thread([this, serve] {
+      int conn = ::accept(listener_, nullptr, nullptr);
+      if (conn < 0) return;
+      serve(conn);
+      ::close(conn);
+    });
+  }
+  ~FakeControlServer() {
+    ::shutdown(listener_, SHUT_RDWR);
+    thread_.join();
+    ::close(listener_);
+  }
+
+ private:
+  int listener_ = -1;
+  std::thread thread_;
+};
+
+std::string read_request(int fd) {
+  char buffer[512];
+  ssize_t n = ::read(fd, buffer, sizeof buffer);
+  return n > 0 ? std::string(buffer, static_cast<size_t>(n)) : std::string();
+}
+
+Task<void> drive(Task<Result<int>> task, std::optional<Result<int>>* out, Reactor* reactor) {
+  out->emplace(co_await std::move(task));
+  reactor->stop();
+}
+
+Result<int> wait_on(Reactor& reactor, const std::string& sandbox_id, const std::string& cid) {
+  auto fd = connect_sandbox_control(sandbox_id);
+  if (!fd) return std::move(fd).error();
+  std::optional<Result<int>> out;
+  reactor.post([&] { spawn(drive(wait_via_control(reactor, std::move(*fd), cid), &out, &reactor)); });
+  auto guard = reactor.call_after(10s, [&reactor] { reactor.stop(); });
+  EXPECT_TRUE(reactor.run().ok());
+  reactor.cancel(guard);
+  if (!out) return Error(Code::kDeadlineExceeded, "wait did not finish");
+  return std::move(*out);
+}
+
+TEST(WaitViaControl, AsksForTheContainerAndReadsASplitReply) {
+  auto reactor = Reactor::create();
+  ASSERT_TRUE(reactor.ok());
+  std::string sandbox = str_cat("ctltest-", ::getpid(), "-a");
+  std::string request;
+  FakeControlServer server(sandbox, [&request](int fd) {
+    request = read_request(fd);
+    // The container exits a while later; the reply arrives in two pieces.
+    std::this_thread::sleep_for(50ms);
+    std::string reply = R"({"success":true,"err":"","result":768})";
+    ASSERT_EQ(::write(fd, reply.data(), 10), 10);
+    std::this_thread::sleep_for(20ms);
+    ASSERT_EQ(::write(fd, reply.data() + 10, reply.size() - 10),
+              static_cast<ssize_t>(reply.size() - 10));
+  });
+  auto code = wait_on(**reactor, sandbox, "app1");
+  ASSERT_TRUE(code.ok()) << code.error().message();
+  EXPECT_EQ(*code, 3);
+  EXPECT_EQ(request, R"({"arg":"app1","method":"containerManager.Wait"})");
+}
+
+TEST(WaitViaControl, SandboxGoneIsUnavailable) {
+  auto reactor = Reactor::create();
+  ASSERT_TRUE(reactor.ok());
+  std::string sandbox = str_cat("ctltest-", ::getpid(), "-b");
+  FakeControlServer server(sandbox, [](int fd) { (void)read_request(fd); });
+  auto code = wait_on(**reactor, sandbox, "app1");
+  ASSERT_FALSE(code.ok());
+  EXPECT_EQ(code.error().code(), Code::kUnavailable);
+}
+
+TEST(WaitViaControl, SandboxErrorIsReported) {
+  auto reactor = Reactor::create();
+  ASSERT_TRUE(reactor.ok());
+  std::string sandbox = str_cat("ctltest-", ::getpid(), "-c");
+  FakeControlServer server(sandbox, [](int fd) {
+    (void)read_request(fd);
+    std::string reply = R"({"success":false,"err":"container \"app1\" not found","result":null})";
+    ASSERT_EQ(::write(fd, reply.data(), reply.size()), static_cast<ssize_t>(reply.size()));
+  });
+  auto code = wait_on(**reactor, sandbox, "app1");
+  ASSERT_FALSE(code.ok());
+  EXPECT_NE(code.error().message().find("not found"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace shim
