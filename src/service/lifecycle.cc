@@ -12,6 +12,7 @@
 #include "process/mount.h"
 #include "reactor/deadline.h"
 #include "runsc/argv.h"
+#include "runsc/control.h"
 #include "service/runtime_options.h"
 #include "service/task_service.h"
 
@@ -232,7 +233,15 @@ Task<Result<void>> TaskService::restore_sandbox(std::shared_ptr<Container> c, st
 }
 
 Task<void> TaskService::wait_app_exit(std::shared_ptr<Container> c) {
-  auto code = co_await c->runsc->wait(c->id);
+  // Through the sandbox's control socket; `runsc wait` (a process per container) only if
+  // this runsc keeps that socket somewhere else.
+  Result<int> code = Error(Code::kInternal, "not waited");
+  if (auto control = connect_sandbox_control(c->sandbox_id)) {
+    code = co_await wait_via_control(ctx_.reactor, std::move(*control), c->id);
+  } else {
+    log::debug("wait for ", c->id, " with runsc wait: ", control.error().message());
+    code = co_await c->runsc->wait(c->id);
+  }
   if (!code) {
     // The pod's sandbox went away under it (or runsc failed): it was killed.
     log::warn("wait for ", c->id, ": ", code.error().message());

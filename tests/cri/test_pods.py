@@ -252,9 +252,14 @@ def test_one_shim_per_pod(env, runtime, steps):
     for name in ("a", "b"):
         cid = pod.create(name, APP2)
         pod.start(cid, name)
-    shims = [p for p in env.containerd.our_processes() if "containerd-shim" in p[2]]
+    procs = env.containerd.our_processes()
+    shims = [p for p in procs if "containerd-shim" in p[2]]
     assert len(shims) == 1, "shim processes for one pod:\n" + "\n".join(
         f"{pid} {cmd[:200]}" for pid, _, cmd in shims)
+    # Ours waits on app containers through the sandbox's control socket: no `runsc wait`.
+    waiters = [p for p in procs if p[1] == "runsc" and " wait " in f" {p[2]} "]
+    assert waiters == [], "runsc wait helpers:\n" + "\n".join(
+        f"{pid} {cmd[:200]}" for pid, _, cmd in waiters)
     pod.stop()
     pod.remove()
     assert_clean(env)
