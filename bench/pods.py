@@ -11,8 +11,9 @@ Per runtime (handler `runsc`: our shim, host network, `network = "none"`; handle
    ListContainers shows all N app containers CONTAINER_RUNNING;
 2. after --settle seconds, the memory of what each pod costs outside its workload, from
    /proc/PID/smaps_rollup: its shim (a process whose exe is the shim binary and whose
-   command line names this containerd's address), the shim's `runsc wait` children (our
-   shim runs one per app container), any other helper (a shim descendant that is neither
+   command line names this containerd's address), the shim's `runsc wait` children (ours
+   waits through the sandbox's control socket instead, unless runsc has none: counted so
+   that a regression shows), any other helper (a shim descendant that is neither
    a `runsc wait`, nor runsc-sandbox / runsc-gofer, nor a pid the CRI reports for the pod
    or its container, nor below one of those); the workload (sandbox + gofer + stubs;
    runc: pause + sleep) is summed apart, for context; also MemAvailable before and after;
