@@ -21,6 +21,14 @@ constexpr size_t kBufferSize = 128 << 10;
 constexpr uint64_t kBudget = 16 << 20;
 constexpr int kPipeSize = 1 << 20;
 constexpr std::chrono::milliseconds kLingerPoll{2};
+// A stream that arrives in small pieces (a sandbox writes what its process writes, often 4 KiB
+// at a time) is moved in batches: after a wake-up that found less than kBatch, the next look
+// comes kBatchDelay later instead of at the next write. Measured with 256 MiB in 4 KiB writes:
+// one wake-up per write cost the shim about 3.8 s of CPU and ctr, reading what we hand it in
+// the same small pieces, about 6 s; both compete with the sandbox for the CPU. The first piece
+// of a quiet stream still goes at once; later ones wait at most kBatchDelay.
+constexpr uint64_t kBatch = 64 << 10;
+constexpr std::chrono::milliseconds kBatchDelay{2};
 
 void set_nonblocking(int fd) {
   if (fd < 0) return;
@@ -47,6 +55,7 @@ Copier::~Copier() {
   *alive_ = false;
   unwatch();
   if (linger_timer_ != 0) reactor_.cancel(linger_timer_);
+  if (batch_timer_ != 0) reactor_.cancel(batch_timer_);
 }
 
 void Copier::start() {
@@ -62,6 +71,9 @@ void Copier::finish_when_idle() {
 }
 
 void Copier::pump() {
+  ++wakeups_;
+  if (batch_timer_ != 0) reactor_.cancel(batch_timer_);
+  batch_timer_ = 0;
   uint64_t start = copied_ + discarded_;
   while (!done_) {
     if (copied_ + discarded_ - start >= kBudget) {
@@ -78,6 +90,9 @@ void Copier::pump() {
         continue;
       case Step::kSrcEmpty:
         if (finish_when_idle_) return finish();
+        if (uint64_t moved = copied_ + discarded_ - start; moved > 0 && moved < kBatch) {
+          return look_again_later();
+        }
         return watch(src_.get(), EPOLLIN);
       case Step::kDstFull:
         return watch(dst_.get(), EPOLLOUT);
@@ -153,8 +168,21 @@ Copier::Step Copier::step_read_write() {
   return Step::kProgress;
 }
 
+void Copier::look_again_later() {
+  // Registered for no events, the source still reports a hang-up: EOF is not delayed.
+  watch(src_.get(), 0);
+  batch_timer_ = reactor_.call_after(kBatchDelay, [this] {
+    batch_timer_ = 0;
+    pump();
+  });
+}
+
 void Copier::watch(int fd, uint32_t events) {
   if (watched_fd_ == fd && watched_events_ == events) return;
+  if (watched_fd_ == fd && reactor_.modify(fd, events).ok()) {
+    watched_events_ = events;
+    return;
+  }
   unwatch();
   auto added = reactor_.add(fd, events, [this](uint32_t) { pump(); });
   if (!added) {
@@ -208,7 +236,8 @@ void Copier::finish() {
   src_.reset();
   dst_.reset();
   done_ = true;
-  log::debug("io ", name_, ": done, ", copied_, " bytes copied, ", discarded_, " discarded");
+  log::debug("io ", name_, ": done, ", copied_, " bytes copied, ", discarded_, " discarded, ",
+             wakeups_, " wake-ups");
   // Last: the callback may do anything, including asking about this copier.
   if (on_done_) on_done_();
 }

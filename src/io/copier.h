@@ -40,6 +40,8 @@ class Copier {
   bool done() const { return done_; }
   uint64_t copied() const { return copied_; }
   uint64_t discarded() const { return discarded_; }
+  // How many times the copier has run: a wake-up of the shim each.
+  uint64_t wakeups() const { return wakeups_; }
 
  private:
   enum class Step { kProgress, kSrcEmpty, kDstFull, kEof };
@@ -48,6 +50,8 @@ class Copier {
   Step step_splice();
   Step step_read_write();
   Step classify_eagain();
+  // Source drained after a small piece: pump again shortly rather than at the next write.
+  void look_again_later();
   void watch(int fd, uint32_t events);
   void unwatch();
   void start_discarding();
@@ -64,6 +68,7 @@ class Copier {
   bool done_ = false;
   bool linger_ = false;
   Reactor::TimerId linger_timer_ = 0;
+  Reactor::TimerId batch_timer_ = 0;
   int spurious_eagain_ = 0;
   int watched_fd_ = -1;
   uint32_t watched_events_ = 0;
@@ -72,6 +77,7 @@ class Copier {
   size_t buf_len_ = 0;
   uint64_t copied_ = 0;
   uint64_t discarded_ = 0;
+  uint64_t wakeups_ = 0;
   // Lets work posted to the reactor notice that this copier is gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
