@@ -1,6 +1,7 @@
 #include "runsc/runsc.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "base/unique_fd.h"
+#include "reactor/file_written_watch.h"
 #include "runsc/argv.h"
 
 namespace shim {
@@ -234,16 +236,85 @@ Task<Result<void>> Runsc::resume(std::string id) {
 Task<Result<RunscExecPids>> Runsc::exec(std::string id, std::string process_json,
                                         std::string pid_file, std::string internal_pid_file,
                                         RunscStdio stdio, std::string console_socket) {
+  const std::string context = "runsc exec";
+  if (!console_socket.empty()) {
+    co_return co_await exec_detached(std::move(id), std::move(process_json), std::move(pid_file),
+                                     std::move(internal_pid_file), stdio,
+                                     std::move(console_socket));
+  }
+  if (auto r = ensure_state_root(); !r) co_return std::move(r).error().wrap(context);
+  Reactor& reactor = runner_.reactor();
+  // Watched before the spawn, so the write cannot come first.
+  auto created = FileWrittenWatch::create(reactor, pid_file);
+  if (!created) co_return std::move(created).error().wrap(context);
+  std::unique_ptr<FileWrittenWatch> pid_file_watch = std::move(*created);
+  SpawnOptions spawn;
+  spawn.argv = runsc_argv::full(
+      config_, state_root_, log_path_,
+      runsc_argv::exec(id, process_json, pid_file, internal_pid_file, console_socket));
+  // runsc hands its stdio to the process: runsc's own errors reach the client too.
+  spawn.stdin_fd = stdio.in;
+  spawn.stdout_fd = stdio.out;
+  spawn.stderr_fd = stdio.err;
+  const off_t log_offset = file_size(log_path_);
+  const auto started = std::chrono::steady_clock::now();
+  log::debug("exec ", join_argv(spawn.argv));
+  auto waiter = spawn_process(spawn);
+  if (!waiter) co_return Error(Code::kInternal, waiter.error().message()).wrap(context);
+  Oneshot<ExitStatus> exited = runner_.reaper().exited(*waiter);
+
+  enum class Wake { kPidFile, kExited, kDeadline };
+  const auto deadline = Reactor::Clock::now() + timeouts_.medium;
+  while (true) {
+    // runsc writes its own pid there once the process runs (the internal pid file first).
+    if (auto written = read_pid_file(pid_file); written && *written == *waiter) break;
+    if (exited.ready()) {
+      std::string message = last_error_message(read_log_since(log_path_, log_offset));
+      if (message.empty()) message = str_cat("exit status ", exited.peek().code);
+      co_return Error(classify_runsc_error(message), str_cat(context, ": ", message));
+    }
+    Oneshot<Wake> wake;
+    pid_file_watch->notify([wake] { wake.set(Wake::kPidFile); });
+    uint64_t on_exit = exited.then([wake](const ExitStatus&) { wake.set(Wake::kExited); });
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Reactor::Clock::now());
+    auto timer = reactor.call_after(left, [wake] { wake.set(Wake::kDeadline); });
+    Wake why = co_await wake;
+    pid_file_watch->notify(nullptr);
+    exited.cancel(on_exit);
+    reactor.cancel(timer);
+    if (why == Wake::kDeadline) {
+      ::kill(*waiter, SIGKILL);
+      (void)co_await exited;
+      co_return Error(Code::kDeadlineExceeded,
+                      str_cat(context, " timed out after ", seconds_text(timeouts_.medium)));
+    }
+  }
+  log::debug(context, " ", id, ": running after ",
+             milliseconds_text(std::chrono::steady_clock::now() - started));
+  auto internal = read_pid_file(internal_pid_file);
+  if (!internal) {
+    ::kill(*waiter, SIGKILL);
+    co_return std::move(internal).error().wrap(context);
+  }
+  co_return RunscExecPids{*waiter, *internal, exited};
+}
+
+Task<Result<RunscExecPids>> Runsc::exec_detached(std::string id, std::string process_json,
+                                                 std::string pid_file,
+                                                 std::string internal_pid_file, RunscStdio stdio,
+                                                 std::string console_socket) {
   Call call{"exec", runsc_argv::exec(id, process_json, pid_file, internal_pid_file, console_socket),
             timeouts_.medium, stdio};
   call.capture_stderr = false;  // the exec'd process's stderr
   auto done = co_await run(std::move(call));
   if (!done) co_return std::move(done).error();
+  // The waiter runsc leaves behind is reparented to us (a subreaper): its exit is ours even
+  // if it came already.
   auto waiter = read_pid_file(pid_file);
   if (!waiter) co_return std::move(waiter).error().wrap("runsc exec");
   auto internal = read_pid_file(internal_pid_file);
   if (!internal) co_return std::move(internal).error().wrap("runsc exec");
-  co_return RunscExecPids{*waiter, *internal};
+  co_return RunscExecPids{*waiter, *internal, runner_.reaper().exited(*waiter)};
 }
 
 Task<Result<void>> Runsc::checkpoint(std::string id, std::string image_path, bool leave_running) {

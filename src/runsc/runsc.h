@@ -33,8 +33,9 @@ struct RunscTimeouts {
 };
 
 struct RunscExecPids {
-  pid_t waiter = 0;    // host pid of the `runsc-exec` waiter: exits with the process's status
+  pid_t waiter = 0;    // host pid of the `runsc exec`: it exits with the process's status
   pid_t internal = 0;  // pid inside the sandbox, for `kill --pid`
+  Oneshot<ExitStatus> exited;  // the waiter's exit, watched from its spawn on
 };
 
 class Runsc {
@@ -64,7 +65,11 @@ class Runsc {
   Task<Result<std::vector<pid_t>>> ps(std::string id);
   Task<Result<void>> pause(std::string id);
   Task<Result<void>> resume(std::string id);
-  // `process_json` is a file holding the OCI Process. The pid files are written by runsc.
+  // Starts a process in container `id` (`process_json`: a file holding the OCI Process) and
+  // returns once it runs. Without a terminal runsc stays in the foreground as its waiter;
+  // `--detach` would only start a second runsc to do that and poll for it (measured: ready
+  // after 104-119 ms, against 49-63 ms in the foreground). Its pid file, written once the
+  // process runs, says when. With a terminal (`console_socket`), `--detach` it is.
   Task<Result<RunscExecPids>> exec(std::string id, std::string process_json, std::string pid_file,
                                    std::string internal_pid_file, RunscStdio stdio,
                                    std::string console_socket = {});
@@ -96,6 +101,10 @@ class Runsc {
     bool capture_stderr = true;
   };
 
+  // `runsc exec --detach`: for a terminal, which only that mode creates.
+  Task<Result<RunscExecPids>> exec_detached(std::string id, std::string process_json,
+                                            std::string pid_file, std::string internal_pid_file,
+                                            RunscStdio stdio, std::string console_socket);
   // Runs one runsc call; any failure (spawn, timeout, non-zero exit) becomes an Error.
   Task<Result<std::string>> run(Call call);
   // The same, for calls whose output does not matter.

@@ -72,7 +72,9 @@ Task<Result<task::StartResponse>> TaskService::start_exec(std::shared_ptr<Contai
   p->host_pid = pids->waiter;
   p->internal_pid = pids->internal;
   p->pid = pids->internal;
-  watch_exit(c, p);
+  // Watched since its spawn: a process that is already done is handled at once (its exit
+  // waits for this Start to finish before it is published).
+  pids->exited.then([this, c, p](const ExitStatus& status) { spawn(handle_exit(c, p, status)); });
   if (auto r = co_await p->io->attach(); !r) {
     (void)co_await c->runsc->kill(c->id, SIGKILL, false, p->internal_pid);
     co_return std::move(r).error();

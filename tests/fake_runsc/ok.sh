@@ -1,14 +1,15 @@
 #!/bin/bash
 # A runsc that succeeds: create/restore write a pid file (this script's own pid, a real
-# process id), exec writes both pid files, state/ps/events print JSON.
+# process id), exec writes both pid files (its own pid: the waiter), state/ps/events print JSON.
 . "$(dirname "$0")/common.sh"
 case "$SUBCMD" in
   create | restore)
     echo -n 4242 >"$(flag_value --pid-file "$@")"
     ;;
   exec)
-    echo 4343 >"$(flag_value --pid-file "$@")"
+    # As runsc in the foreground: the internal pid, then its own pid once the process runs.
     echo 7 >"$(flag_value --internal-pid-file "$@")"
+    echo $$ >"$(flag_value --pid-file "$@")"
     ;;
   state)
     id="${*: -1}"

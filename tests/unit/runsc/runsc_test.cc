@@ -107,13 +107,51 @@ TEST_F(RunscDriverTest, QueriesParseOutput) {
   EXPECT_NE(stats->find("\"type\":\"stats\""), std::string::npos);
 }
 
-TEST_F(RunscDriverTest, ExecReadsBothPids) {
+TEST_F(RunscDriverTest, ExecReadsBothPidsAndWatchesTheWaiter) {
   Runsc runsc = make("ok.sh");
   auto pids =
       await(runsc.exec("c1", bundle_ + "/p.json", bundle_ + "/e.pid", bundle_ + "/e.ipid", {}));
   ASSERT_TRUE(pids.ok()) << pids.error().message();
-  EXPECT_EQ(pids->waiter, 4343);
+  EXPECT_GT(pids->waiter, 0);
   EXPECT_EQ(pids->internal, 7);
+  // The waiter is runsc itself, in the foreground: its exit is the process's.
+  std::optional<ExitStatus> status;
+  pids->exited.then([&](const ExitStatus& s) {
+    status = s;
+    reactor_->stop();
+  });
+  if (!status) {
+    auto guard = reactor_->call_after(10s, [this] { reactor_->stop(); });
+    EXPECT_TRUE(reactor_->run().ok());
+    reactor_->cancel(guard);
+  }
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->code, 0);
+  EXPECT_NE(calls(runsc).find("exec --process "), std::string::npos) << calls(runsc);
+  EXPECT_EQ(calls(runsc).find("--detach"), std::string::npos) << calls(runsc);
+}
+
+TEST_F(RunscDriverTest, ExecThatFailsBeforeRunningReportsTheLog) {
+  Runsc runsc = make("fail.sh");
+  auto pids =
+      await(runsc.exec("c1", bundle_ + "/p.json", bundle_ + "/e.pid", bundle_ + "/e.ipid", {}));
+  ASSERT_FALSE(pids.ok());
+  EXPECT_EQ(pids.error().message(), "runsc exec: exec failed");
+}
+
+TEST_F(RunscDriverTest, ExecThatNeverStartsIsKilledAtTheDeadline) {
+  RunscTimeouts timeouts;
+  timeouts.medium = 300ms;
+  Runsc runsc = make("hang.sh", timeouts);
+  auto pids =
+      await(runsc.exec("c1", bundle_ + "/p.json", bundle_ + "/e.pid", bundle_ + "/e.ipid", {}));
+  ASSERT_FALSE(pids.ok());
+  EXPECT_EQ(pids.error().code(), Code::kDeadlineExceeded);
+  auto hung = read_file(runsc.state_root() + "/hang.pid");
+  ASSERT_TRUE(hung.ok());
+  pid_t pid = 0;
+  ASSERT_TRUE(parse_int(trim(*hung), pid));
+  EXPECT_TRUE(::kill(pid, 0) != 0 && errno == ESRCH) << "the hung runsc is still there";
 }
 
 TEST_F(RunscDriverTest, SimpleCallsSucceed) {
