@@ -9,8 +9,8 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
-#include "reactor/readable_wait.h"
 #include "reactor/reactor.h"
+#include "reactor/readable_wait.h"
 #include "reactor/task.h"
 
 namespace shim::io {

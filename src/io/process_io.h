@@ -15,9 +15,9 @@
 #include "io/binary_logger.h"
 #include "io/console.h"
 #include "io/copier.h"
-#include "reactor/readable_wait.h"
 #include "reactor/child_reaper.h"
 #include "reactor/reactor.h"
+#include "reactor/readable_wait.h"
 #include "reactor/task.h"
 
 namespace shim::io {

@@ -88,9 +88,9 @@ Args exec(std::string_view id, std::string_view process_json, std::string_view p
   // Only with `--detach` does this runsc make the terminal and send it over the console socket
   // (measured: in the foreground, `ctr task exec -t` got nothing and hung).
   if (!console_socket.empty()) args.emplace_back("--detach");
-  args.insert(args.end(), {"--process", std::string(process_json), "--pid-file",
-                           std::string(pid_file), "--internal-pid-file",
-                           std::string(internal_pid_file)});
+  args.insert(args.end(),
+              {"--process", std::string(process_json), "--pid-file", std::string(pid_file),
+               "--internal-pid-file", std::string(internal_pid_file)});
   add_console(args, console_socket);
   args.emplace_back(id);
   return args;

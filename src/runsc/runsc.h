@@ -33,8 +33,8 @@ struct RunscTimeouts {
 };
 
 struct RunscExecPids {
-  pid_t waiter = 0;    // host pid of the `runsc exec`: it exits with the process's status
-  pid_t internal = 0;  // pid inside the sandbox, for `kill --pid`
+  pid_t waiter = 0;            // host pid of the `runsc exec`: it exits with the process's status
+  pid_t internal = 0;          // pid inside the sandbox, for `kill --pid`
   Oneshot<ExitStatus> exited;  // the waiter's exit, watched from its spawn on
 };
 

@@ -63,8 +63,8 @@ TEST(RunscArgv, Queries) {
 
 TEST(RunscArgv, Exec) {
   EXPECT_EQ(runsc_argv::exec("c1", "/b/p.json", "/b/e.pid", "/b/e.ipid", ""),
-            (Args{"exec", "--process", "/b/p.json", "--pid-file", "/b/e.pid",
-                  "--internal-pid-file", "/b/e.ipid", "c1"}));
+            (Args{"exec", "--process", "/b/p.json", "--pid-file", "/b/e.pid", "--internal-pid-file",
+                  "/b/e.ipid", "c1"}));
   // A terminal needs --detach: only then does runsc send the pty over the console socket.
   EXPECT_EQ(runsc_argv::exec("c1", "/p", "/e", "/i", "/s"),
             (Args{"exec", "--detach", "--process", "/p", "--pid-file", "/e", "--internal-pid-file",

@@ -103,7 +103,8 @@ Result<int> wait_on(Reactor& reactor, const std::string& sandbox_id, const std::
   auto fd = connect_sandbox_control(sandbox_id);
   if (!fd) return std::move(fd).error();
   std::optional<Result<int>> out;
-  reactor.post([&] { spawn(drive(wait_via_control(reactor, std::move(*fd), cid), &out, &reactor)); });
+  reactor.post(
+      [&] { spawn(drive(wait_via_control(reactor, std::move(*fd), cid), &out, &reactor)); });
   auto guard = reactor.call_after(10s, [&reactor] { reactor.stop(); });
   EXPECT_TRUE(reactor.run().ok());
   reactor.cancel(guard);
