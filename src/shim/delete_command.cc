@@ -13,6 +13,7 @@
 #include "process/ids.h"
 #include "process/mount.h"
 #include "reactor/command.h"
+#include "runsc/argv.h"
 #include "runsc/runsc.h"
 #include "service/task_events.h"
 #include "shim/socket_address.h"
@@ -36,21 +37,22 @@ void delete_sandbox(const ShimFlags& flags, const std::string& bundle, const Bun
     log::warn(config.error().message());
     return;
   }
+  std::string sandbox = record.sandbox_id.empty() ? flags.id : record.sandbox_id;
+  // containerd runs `delete` after every shim disconnect, also after a clean Delete, which
+  // already removed the sandbox's runsc root: then there is nothing to do, and `ctr run --rm`
+  // waits for this process (each runsc call would cost it ~150 ms, the reactor a few syscalls).
+  auto state_root = runsc_argv::sandbox_state_root(*config, flags.ns, sandbox);
+  if (state_root && !path_exists(*state_root)) return;
   auto reactor = Reactor::create();
   if (!reactor) return;
   auto reaper = ChildReaper::create(**reactor);
   if (!reaper) return;
   CommandRunner runner(**reactor, **reaper);
-  std::string sandbox = record.sandbox_id.empty() ? flags.id : record.sandbox_id;
   auto runsc = Runsc::for_sandbox(runner, std::move(*config), flags.ns, sandbox, bundle);
   if (!runsc) {
     log::warn(runsc.error().message());
     return;
   }
-  // containerd runs `delete` after every shim disconnect, also after a clean Delete, which
-  // already removed the sandbox's runsc root: then there is nothing to do (and each runsc
-  // call would cost ~150 ms of `ctr run --rm`).
-  if (!path_exists(runsc->state_root())) return;
   spawn(force_delete(*runsc, flags.id, **reactor));
   (void)(*reactor)->run();
   ::rmdir(runsc->state_root().c_str());
