@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/strings.h"
+#include "reactor/child_reaper.h"
 #include "reactor/readable_wait.h"
 #include "runsc/output.h"
 
@@ -48,10 +49,8 @@ Result<int> parse_control_wait_reply(std::string_view reply) {
     return Error(Code::kInternal,
                  str_cat("sandbox control: no wait status in \"", reply.substr(0, 200), "\""));
   }
-  auto status = doc["result"].get<uint32_t>();
-  int signal = static_cast<int>(status & 0x7f);
-  if (signal == 0) return static_cast<int>((status >> 8) & 0xff);
-  return 128 + signal;
+  // The same encoding waitpid gives.
+  return ExitStatus::from_wait_status(static_cast<int>(doc["result"].get<uint32_t>())).code;
 }
 
 Result<UniqueFd> connect_sandbox_control(std::string_view sandbox_id) {
