@@ -78,6 +78,18 @@ std::string milliseconds_text(std::chrono::steady_clock::duration d) {
   return str_cat(tenths / 10, ".", tenths % 10, " ms");
 }
 
+// A failed call's error: the last error runsc wrote to log.json since `log_offset`, else what
+// it said on stderr (when that was ours to read), else its exit status.
+Error call_failure(std::string_view context, const std::string& log_path, off_t log_offset,
+                   int exit_code, int stderr_fd = -1) {
+  std::string message = last_error_message(read_log_since(log_path, log_offset));
+  if (message.empty() && stderr_fd >= 0) {
+    message = stderr_message(read_from(stderr_fd, 0, kMaxStderrRead));
+  }
+  if (message.empty()) message = str_cat("exit status ", exit_code);
+  return Error(classify_runsc_error(message), str_cat(context, ": ", message));
+}
+
 Result<pid_t> read_pid_file(const std::string& path) {
   auto text = read_file(path);
   // Internal, not NotFound: a missing pid file is runsc misbehaving, not a missing container.
@@ -157,13 +169,7 @@ Task<Result<std::string>> Runsc::run(Call call) {
                     str_cat(context, " timed out after ", seconds_text(call.timeout)));
   }
   if (result->exit.code != 0) {
-    std::string message = last_error_message(read_log_since(log_path_, log_offset));
-    if (message.empty() && stderr_fd) {
-      message = stderr_message(read_from(stderr_fd.get(), 0, kMaxStderrRead));
-    }
-    if (message.empty()) message = str_cat("exit status ", result->exit.code);
-    Code code = classify_runsc_error(message);
-    co_return Error(code, str_cat(context, ": ", message));
+    co_return call_failure(context, log_path_, log_offset, result->exit.code, stderr_fd.get());
   }
   co_return std::move(result->stdout_data);
 }
@@ -269,9 +275,7 @@ Task<Result<RunscExecPids>> Runsc::exec(std::string id, std::string process_json
     // runsc writes its own pid there once the process runs (the internal pid file first).
     if (auto written = read_pid_file(pid_file); written && *written == *waiter) break;
     if (exited.ready()) {
-      std::string message = last_error_message(read_log_since(log_path_, log_offset));
-      if (message.empty()) message = str_cat("exit status ", exited.peek().code);
-      co_return Error(classify_runsc_error(message), str_cat(context, ": ", message));
+      co_return call_failure(context, log_path_, log_offset, exited.peek().code);
     }
     Oneshot<Wake> wake;
     pid_file_watch->notify([wake] { wake.set(Wake::kPidFile); });
