@@ -310,43 +310,41 @@ def fake_runsc_toml(cd, script):
     return path
 
 
-def test_runsc_create_fails(cd):
-    cid = unique(cd, "failcreate")
+def run_failing(cd, name, script, message):
+    """`ctr run -d` with fake runsc `script`: ctr must fail within 20 s, saying `message`.
+    Returns the container id."""
+    cid = unique(cd, name)
     t0 = time.monotonic()
-    r = run_detached(cd, cid, runtime_config=fake_runsc_toml(cd, "fail_create_delegating.sh"))
+    r = run_detached(cd, cid, runtime_config=fake_runsc_toml(cd, script))
     took = time.monotonic() - t0
     assert r.returncode != 0, diag(cd, cid, r)
-    assert b"fake failure in create" in r.stderr, diag(cd, cid, r)
+    assert message in r.stderr, diag(cd, cid, r)
     assert took < 20, f"ctr took {took:.1f}s to fail"
+    return cid
+
+
+def remove_never_created(cd, cid):
+    """After a failed create: no task is listed, and the container record goes cleanly."""
     assert task_row(cd, cid) is None, diag(cd, cid)
     r = cd.ctr("container", "delete", cid, timeout=30)
     assert r.returncode == 0, diag(cd, cid, r)
     assert_clean(cd)
+
+
+def test_runsc_create_fails(cd):
+    cid = run_failing(cd, "failcreate", "fail_create_delegating.sh", b"fake failure in create")
+    remove_never_created(cd, cid)
 
 
 def test_runsc_create_exits_early(cd):
-    cid = unique(cd, "earlycreate")
-    t0 = time.monotonic()
-    r = run_detached(cd, cid, runtime_config=fake_runsc_toml(cd, "exit_early_create_delegating.sh"))
-    took = time.monotonic() - t0
-    assert r.returncode != 0, diag(cd, cid, r)
     # runsc said nothing: the missing pid file is what the shim can tell.
-    assert b"init.pid" in r.stderr, diag(cd, cid, r)
-    assert took < 20, f"ctr took {took:.1f}s to fail"
-    assert task_row(cd, cid) is None, diag(cd, cid)
-    r = cd.ctr("container", "delete", cid, timeout=30)
-    assert r.returncode == 0, diag(cd, cid, r)
-    assert_clean(cd)
+    cid = run_failing(cd, "earlycreate", "exit_early_create_delegating.sh", b"init.pid")
+    remove_never_created(cd, cid)
 
 
 def test_runsc_start_exits_early(cd):
-    cid = unique(cd, "earlystart")
-    t0 = time.monotonic()
-    r = run_detached(cd, cid, runtime_config=fake_runsc_toml(cd, "exit_early_start_delegating.sh"))
-    took = time.monotonic() - t0
-    assert r.returncode != 0, diag(cd, cid, r)
-    assert b"runsc start: exit status 1" in r.stderr, diag(cd, cid, r)
-    assert took < 20, f"ctr took {took:.1f}s to fail"
+    cid = run_failing(cd, "earlystart", "exit_early_start_delegating.sh",
+                      b"runsc start: exit status 1")
     # The real create made a sandbox: the task is CREATED, as ctr left it.
     row = task_row(cd, cid)
     assert row is not None and row[1] == "CREATED", (row, diag(cd, cid))

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -18,19 +19,44 @@ using testing::Loop;
 using testing::read_available;
 using testing::set_nonblocking;
 
+// A copier from one pipe to another on `loop`: the test writes into `writer`, and
+// drain() collects what comes out until the copier is done and the output at EOF.
+struct PipeCopy {
+  explicit PipeCopy(Loop& loop) : loop(loop) {
+    int src[2], dst[2];
+    EXPECT_EQ(::pipe2(src, O_CLOEXEC), 0);
+    EXPECT_EQ(::pipe2(dst, O_CLOEXEC), 0);
+    set_nonblocking(dst[0]);
+    writer = src[1];
+    reader = UniqueFd(dst[0]);
+    copier = std::make_unique<Copier>(*loop.reactor, "test", UniqueFd(src[0]), UniqueFd(dst[1]),
+                                      [this] { done = true; });
+    copier->start();
+  }
+
+  std::string drain() {
+    std::string out;
+    bool eof = false;
+    EXPECT_TRUE(loop.run_until([&] {
+      eof = eof || read_available(reader.get(), out);
+      return done && eof;
+    }));
+    return out;
+  }
+
+  Loop& loop;
+  int writer = -1;  // closed by the test: that is the EOF
+  UniqueFd reader;
+  bool done = false;
+  std::unique_ptr<Copier> copier;
+};
+
 TEST(Copier, SmallPiecesArriveInBatches) {
   Loop loop;
-  int src[2], dst[2];
-  ASSERT_EQ(::pipe2(src, O_CLOEXEC), 0);
-  ASSERT_EQ(::pipe2(dst, O_CLOEXEC), 0);
-  set_nonblocking(dst[0]);
-  bool done = false;
-  Copier copier(*loop.reactor, "pieces", UniqueFd(src[0]), UniqueFd(dst[1]), [&] { done = true; });
-  copier.start();
-
+  PipeCopy pipes(loop);
   // 256 writes of 1 KiB, 50 µs apart: one wake-up each without batching.
   constexpr int kPieces = 256;
-  std::thread writer([w = src[1]] {
+  std::thread writer([w = pipes.writer] {
     for (int i = 0; i < kPieces; ++i) {
       std::string piece(1024, static_cast<char>('a' + i % 26));
       ASSERT_EQ(::write(w, piece.data(), piece.size()), 1024);
@@ -38,43 +64,24 @@ TEST(Copier, SmallPiecesArriveInBatches) {
     }
     ::close(w);
   });
-  std::string out;
-  bool eof = false;
-  EXPECT_TRUE(loop.run_until([&] {
-    eof = eof || read_available(dst[0], out);
-    return done && eof;
-  }));
+  std::string out = pipes.drain();
   writer.join();
-  ::close(dst[0]);
 
   ASSERT_EQ(out.size(), size_t{kPieces} * 1024);
   for (int i = 0; i < kPieces; ++i) {
     ASSERT_EQ(out[static_cast<size_t>(i) * 1024], static_cast<char>('a' + i % 26)) << i;
   }
   // About 13 ms of writes in windows of 2 ms, plus the first piece and EOF.
-  EXPECT_LE(copier.wakeups(), 40u) << "a wake-up per piece: small pieces are not batched";
+  EXPECT_LE(pipes.copier->wakeups(), 40u) << "a wake-up per piece: small pieces are not batched";
 }
 
 TEST(Copier, QuietStreamEndsWithoutWaitingForTheBatchDelay) {
   Loop loop;
-  int src[2], dst[2];
-  ASSERT_EQ(::pipe2(src, O_CLOEXEC), 0);
-  ASSERT_EQ(::pipe2(dst, O_CLOEXEC), 0);
-  set_nonblocking(dst[0]);
-  bool done = false;
-  Copier copier(*loop.reactor, "short", UniqueFd(src[0]), UniqueFd(dst[1]), [&] { done = true; });
-  copier.start();
-  ASSERT_EQ(::write(src[1], "hello\n", 6), 6);
-  ::close(src[1]);
-  std::string out;
-  bool eof = false;
-  EXPECT_TRUE(loop.run_until([&] {
-    eof = eof || read_available(dst[0], out);
-    return done && eof;
-  }));
-  ::close(dst[0]);
-  EXPECT_EQ(out, "hello\n");
-  EXPECT_TRUE(copier.done());
+  PipeCopy pipes(loop);
+  ASSERT_EQ(::write(pipes.writer, "hello\n", 6), 6);
+  ::close(pipes.writer);
+  EXPECT_EQ(pipes.drain(), "hello\n");
+  EXPECT_TRUE(pipes.copier->done());
 }
 
 }  // namespace
