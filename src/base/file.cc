@@ -57,4 +57,19 @@ bool path_exists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
+Result<void> make_dirs(const std::string& path, int mode) {
+  if (path.empty()) return ok();
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return ok();
+    return Error(Code::kFailedPrecondition, str_cat("mkdir ", path, ": not a directory"));
+  }
+  size_t slash = path.rfind('/');
+  if (slash != std::string::npos && slash > 0) SHIM_TRY(make_dirs(path.substr(0, slash), mode));
+  if (::mkdir(path.c_str(), static_cast<mode_t>(mode)) != 0 && errno != EEXIST) {
+    return errno_error(str_cat("mkdir ", path));
+  }
+  return ok();
+}
+
 }  // namespace shim

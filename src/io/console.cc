@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "io/endpoints.h"

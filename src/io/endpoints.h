@@ -32,6 +32,4 @@ Result<UniqueFd> open_input_path(const std::string& path);
 // Another fd for the same open file, with CLOEXEC, numbered at least `min_fd`.
 Result<UniqueFd> dup_fd(int fd, int min_fd = 0);
 
-Result<void> make_dirs(const std::string& path, int mode);
-
 }  // namespace shim::io

@@ -122,13 +122,9 @@ Result<Runsc> Runsc::for_sandbox(CommandRunner& runner, ShimConfig config, std::
 
 Result<void> Runsc::ensure_state_root() {
   if (state_root_ready_) return ok();
-  // mkdir -p, each new level 0711: runsc's state files stay private, paths stay traversable.
-  for (size_t pos = 1; pos <= state_root_.size(); ++pos) {
-    if (pos != state_root_.size() && state_root_[pos] != '/') continue;
-    std::string dir = state_root_.substr(0, pos);
-    if (::mkdir(dir.c_str(), 0711) != 0 && errno != EEXIST) {
-      return errno_error(str_cat("create runsc root ", dir));
-    }
+  // Each new level 0711: runsc's state files stay private, paths stay traversable.
+  if (auto r = make_dirs(state_root_, 0711); !r) {
+    return std::move(r).error().wrap("create runsc root");
   }
   state_root_ready_ = true;
   return ok();

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "base/file.h"
 #include "base/sha256.h"
 #include "base/strings.h"
 
@@ -78,6 +79,9 @@ Result<UniqueFd> listen_unix(const std::string& path) {
   auto addr = unix_address(path);
   if (!addr) return std::move(addr).error();
   std::string dir = path.substr(0, path.rfind('/'));
+  // containerd's state dir may not exist yet (a containerd with another state dir runs
+  // shims all the same): its levels get the 0711 containerd gives them, the socket dir 0700.
+  if (auto r = make_dirs(dir.substr(0, dir.rfind('/')), 0711); !r) return std::move(r).error();
   if (!dir.empty() && ::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return errno_error(str_cat("mkdir ", dir));
   }

@@ -1,5 +1,9 @@
 // The command line and the socket name containerd expects.
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <string>
 
 #include "shim/flags.h"
 #include "shim/socket_address.h"
@@ -53,6 +57,25 @@ TEST(SocketAddress, MatchesContainerdNaming) {
             "unix:///run/containerd/s/"
             "d25aa4ef11a84e954e74a5bcff06557d0b6ea8d0c00243896f29826694bbd888");
   EXPECT_EQ(socket_path("unix:///run/containerd/s/abc"), "/run/containerd/s/abc");
+}
+
+// containerd with its state elsewhere still has its shims listen under /run/containerd/s, which
+// then may not exist yet (the client suite's first tests failed "mkdir /run/containerd/s").
+TEST(SocketAddress, ListenCreatesMissingFolders) {
+  char base[] = "/tmp/shim-listen-XXXXXX";
+  ASSERT_NE(::mkdtemp(base), nullptr);
+  std::string dir = std::string(base) + "/run/containerd/s";
+  auto fd = listen_unix(dir + "/sock");
+  ASSERT_TRUE(fd.ok()) << fd.error().message();
+  struct stat st;
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(::stat((std::string(base) + "/run").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0711u);
+  EXPECT_TRUE(socket_is_live(dir + "/sock"));
+  fd->reset();
+  std::string rm = std::string("rm -rf ") + base;
+  ASSERT_EQ(std::system(rm.c_str()), 0);
 }
 
 }  // namespace
