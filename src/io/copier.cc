@@ -49,6 +49,9 @@ Copier::Copier(Reactor& reactor, std::string name, UniqueFd src, UniqueFd dst, D
   set_nonblocking(src_.get());
   set_nonblocking(dst_.get());
   if (!dst_) use_splice_ = false;
+  // A pty holds a few KiB at most: waiting for a batch would stall its writer on a full
+  // buffer (measured: 6.9 MB through an exec's terminal took 2.4 s with batching).
+  batch_small_reads_ = !::isatty(src_.get());
 }
 
 Copier::~Copier() {
@@ -90,7 +93,8 @@ void Copier::pump() {
         continue;
       case Step::kSrcEmpty:
         if (finish_when_idle_) return finish();
-        if (uint64_t moved = copied_ + discarded_ - start; moved > 0 && moved < kBatch) {
+        if (uint64_t moved = copied_ + discarded_ - start;
+            batch_small_reads_ && moved > 0 && moved < kBatch) {
           return look_again_later();
         }
         return watch(src_.get(), EPOLLIN);

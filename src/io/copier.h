@@ -64,6 +64,7 @@ class Copier {
   UniqueFd dst_;
   DoneCallback on_done_;
   bool use_splice_ = true;
+  bool batch_small_reads_ = true;
   bool finish_when_idle_ = false;
   bool done_ = false;
   bool linger_ = false;

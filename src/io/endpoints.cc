@@ -49,9 +49,15 @@ Result<UniqueFd> open_output_file(const std::string& path) {
   return fd;
 }
 
-Result<UniqueFd> open_input_path(const std::string& path) {
+Result<UniqueFd> open_input_path(const std::string& path, UniqueFd* writer_hold) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fd) return errno_error(str_cat("open ", path));
+  struct stat st;
+  if (writer_hold != nullptr && ::fstat(fd.get(), &st) == 0 && S_ISFIFO(st.st_mode)) {
+    // With a reader open (ours), a non-blocking writer opens at once.
+    writer_hold->reset(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!*writer_hold) return errno_error(str_cat("open fifo ", path, " for writing"));
+  }
   return fd;
 }
 

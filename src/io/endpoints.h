@@ -26,8 +26,11 @@ Result<Pipe> make_pipe();
 Result<UniqueFd> open_output_path(const std::string& path, UniqueFd* reader_hold = nullptr);
 // file:// output: parent directories and the file are created as needed, appended to.
 Result<UniqueFd> open_output_file(const std::string& path);
-// The stdin endpoint: O_RDONLY | O_NONBLOCK, which never waits for the client's writer.
-Result<UniqueFd> open_input_path(const std::string& path);
+// The stdin endpoint: O_RDONLY | O_NONBLOCK, which never waits for the client's writer. For a
+// fifo, `writer_hold` (if given) gets a write side of it: while the shim holds that, a client
+// that closes its writer (a detaching `ctr task attach`, a Go client whose stdin reader hit
+// EOF) does not end the process's stdin; only CloseIO does, as with runc's shim.
+Result<UniqueFd> open_input_path(const std::string& path, UniqueFd* writer_hold = nullptr);
 
 // Another fd for the same open file, with CLOEXEC, numbered at least `min_fd`.
 Result<UniqueFd> dup_fd(int fd, int min_fd = 0);

@@ -1,5 +1,7 @@
 #include "io/process_io.h"
 
+#include <unistd.h>
+
 #include "base/log.h"
 #include "base/strings.h"
 #include "io/endpoints.h"
@@ -35,7 +37,19 @@ Result<void> ProcessIo::init(const StdioConfig& config, std::string_view ns, std
     console_ = std::move(*console);
   }
   SHIM_TRY(open_stdin(config.stdin_path));
-  return open_outputs(config, ns, id);
+  SHIM_TRY(open_outputs(config, ns, id));
+  if (config.io_uid != 0 || config.io_gid != 0)
+    return chown_child_ends(config.io_uid, config.io_gid);
+  return ok();
+}
+
+Result<void> ProcessIo::chown_child_ends(uint32_t uid, uint32_t gid) {
+  for (const UniqueFd* fd : {&child_stdin_, &child_stdout_, &child_stderr_}) {
+    if (fd->valid() && ::fchown(fd->get(), uid, gid) != 0) {
+      return errno_error(str_cat("chown stdio to ", uid, ":", gid));
+    }
+  }
+  return ok();
 }
 
 Result<void> ProcessIo::open_stdin(const std::string& text) {
@@ -45,7 +59,7 @@ Result<void> ProcessIo::open_stdin(const std::string& text) {
   if (uri->kind != StdioKind::kPath) {
     return Error(Code::kInvalidArgument, str_cat("stdin must be a fifo path: ", text));
   }
-  auto src = open_input_path(uri->path);
+  auto src = open_input_path(uri->path, &stdin_writer_hold_);
   if (!src) return std::move(src).error().wrap("stdin");
   if (terminal_) {
     stdin_src_ = std::move(*src);  // copied into the pty master once attach() has it
@@ -154,14 +168,7 @@ const std::string& ProcessIo::console_socket() const {
 Task<Result<void>> ProcessIo::attach() {
   if (attached_) co_return ok();
   attached_ = true;
-  // runsc passed these into the sandbox; holding them here would keep EOF from ever coming.
-  child_stdin_.reset();
-  child_stdout_.reset();
-  child_stderr_.reset();
-  // The client has had all of runsc's create/exec to open its fifos: from here on a vanished
-  // reader must show as EPIPE (output discarded) and the end of output as EOF, so our own read
-  // sides go.
-  reader_holds_.clear();
+  close_child_ends();
 
   if (logger_ && logger_->ready().valid()) {
     // The logger closes fd 5 when ready (or dies, which closes it too).
@@ -177,9 +184,27 @@ Task<Result<void>> ProcessIo::attach() {
     console_.reset();  // one terminal per process: the socket and its directory can go
     if (!master) co_return std::move(master).error().wrap("attach terminal");
     master_ = std::move(*master);
+    if (pending_size_) {
+      if (auto r = set_window_size(master_.get(), pending_size_->first, pending_size_->second);
+          !r) {
+        log::warn("attach terminal: ", r.error().message());
+      }
+    }
     if (auto started = start_terminal_copies(); !started) co_return std::move(started).error();
   }
   co_return ok();
+}
+
+void ProcessIo::close_child_ends() {
+  // runsc passed these into the sandbox (or failed to): holding them here would keep EOF from
+  // ever coming.
+  child_stdin_.reset();
+  child_stdout_.reset();
+  child_stderr_.reset();
+  // The client has had all of runsc's create/exec to open its fifos: from here on a vanished
+  // reader must show as EPIPE (output discarded) and the end of output as EOF, so our own read
+  // sides go.
+  reader_holds_.clear();
 }
 
 Result<void> ProcessIo::start_terminal_copies() {
@@ -201,13 +226,18 @@ Result<void> ProcessIo::start_terminal_copies() {
 
 void ProcessIo::close_stdin() {
   stdin_closed_ = true;
+  stdin_writer_hold_.reset();
   stdin_src_.reset();
   if (stdin_copier_) stdin_copier_->finish_when_idle();
 }
 
 Result<void> ProcessIo::resize(uint32_t width, uint32_t height) {
-  if (!terminal_) return Error(Code::kFailedPrecondition, "resize: process has no terminal");
-  if (!master_) return Error(Code::kFailedPrecondition, "resize: terminal not attached yet");
+  if (!terminal_) return ok();  // as runc's shim: nothing to resize, and no error
+  if (!master_) {
+    // Applied once the master arrives, so a size sent before Start is not lost.
+    pending_size_ = {width, height};
+    return ok();
+  }
   return set_window_size(master_.get(), width, height);
 }
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,6 +26,10 @@ namespace shim::io {
 struct StdioConfig {
   std::string stdin_path, stdout_path, stderr_path;
   bool terminal = false;
+  // Owner given to the pipes the process reads and writes (runc's IoUid/IoGid): a process in a
+  // user namespace must be able to reopen them (/dev/stdout). 0/0 leaves them root's.
+  uint32_t io_uid = 0;
+  uint32_t io_gid = 0;
 };
 
 // Order of use: open() → runsc create/exec with child_*() (and --console-socket) → attach()
@@ -52,10 +57,16 @@ class ProcessIo {
   // and starts copying through it. Do not destroy this object while attach() is pending.
   Task<Result<void>> attach();
 
-  // CloseIO: forwards what the client already wrote, then the process sees EOF on stdin.
+  // When runsc failed and the child's ends went nowhere: closes the shim's copies, so the
+  // output ends now (EOF) instead of at drained()'s deadline. attach() does this first too.
+  void close_child_ends();
+
+  // CloseIO: forwards what the client already wrote, then the process sees EOF on stdin. The
+  // client closing its end of the stdin fifo does not: only this does.
   // With a terminal only the copying stops (closing the master would hang up the terminal).
   void close_stdin();
-  // ResizePty; FailedPrecondition without a terminal (or before attach() received it).
+  // ResizePty. Without a terminal it does nothing and succeeds, as with runc's shim; before
+  // attach() received the master, the size is kept and applied then.
   Result<void> resize(uint32_t width, uint32_t height);
 
   // Completes once all output reached containerd's endpoints, or after `max`, whichever is
@@ -81,6 +92,7 @@ class ProcessIo {
   Result<void> open_output(const std::string& text, std::unique_ptr<Copier>& copier,
                            UniqueFd& child_end, UniqueFd* shared_dst, const char* name);
   Result<void> start_terminal_copies();
+  Result<void> chown_child_ends(uint32_t uid, uint32_t gid);
   std::unique_ptr<Copier> make_output_copier(const char* name, UniqueFd src, UniqueFd dst);
   void output_finished();
 
@@ -91,6 +103,8 @@ class ProcessIo {
   bool attached_ = false;
   bool stdin_closed_ = false;
 
+  // A write side of the stdin fifo, so that only CloseIO ends stdin (see open_input_path).
+  UniqueFd stdin_writer_hold_;
   // Read sides of output fifos the client had not opened yet (see open_output_path).
   std::vector<UniqueFd> reader_holds_;
   UniqueFd child_stdin_;
@@ -106,6 +120,7 @@ class ProcessIo {
   UniqueFd master_;
   UniqueFd stdin_src_;
   UniqueFd stdout_dst_;
+  std::optional<std::pair<uint32_t, uint32_t>> pending_size_;  // width, height
 
   int outputs_pending_ = 0;
   struct DrainWaiter {

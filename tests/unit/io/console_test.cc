@@ -75,7 +75,7 @@ TEST(Console, DataFlowsBothWaysAndResizeReachesTheSlave) {
   EXPECT_EQ(io->child_stderr(), -1);
   std::string socket_path = io->console_socket();
   ASSERT_FALSE(socket_path.empty());
-  EXPECT_EQ(io->resize(80, 24).error().code(), Code::kFailedPrecondition);  // not attached yet
+  ASSERT_TRUE(io->resize(100, 30).ok());  // not attached yet: kept for the master
   int client_in = ::open(config.stdin_path.c_str(), O_WRONLY | O_CLOEXEC);
   ASSERT_GE(client_in, 0);
 
@@ -84,6 +84,10 @@ TEST(Console, DataFlowsBothWaysAndResizeReachesTheSlave) {
   EXPECT_TRUE(loop.run(attach(io.get(), &attached)));
   ASSERT_TRUE(attached.ok()) << attached.error().message();
   EXPECT_FALSE(testing::path_exists_for_test(socket_path));
+  winsize first{};
+  ASSERT_EQ(::ioctl(slave, TIOCGWINSZ, &first), 0);
+  EXPECT_EQ(first.ws_col, 100);
+  EXPECT_EQ(first.ws_row, 30);
 
   // container → client
   ASSERT_EQ(::write(slave, "ping", 4), 4);

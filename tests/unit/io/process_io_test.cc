@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -84,7 +85,7 @@ TEST(ProcessIo, NullStdioGivesDevNull) {
   EXPECT_EQ(io->child_stdout(), -1);
   EXPECT_EQ(io->child_stderr(), -1);
   EXPECT_TRUE(io->console_socket().empty());
-  EXPECT_EQ(io->resize(80, 24).error().code(), Code::kFailedPrecondition);
+  EXPECT_TRUE(io->resize(80, 24).ok());  // no terminal: nothing to do, as with runc's shim
   bool attached = false;
   EXPECT_TRUE(loop.run(attach_and_drain(io.get(), 1s, &attached), 2s));
   EXPECT_TRUE(attached);
@@ -240,7 +241,9 @@ TEST(ProcessIo, ReaderVanishingDoesNotBlockTheContainer) {
   EXPECT_TRUE(wrote_all);
 }
 
-TEST(ProcessIo, StdinEofOnlyAfterTheClientWroteAndClosed) {
+// containerd's semantics, kept by runc's shim: a client closing its stdin writer (a detaching
+// `ctr task attach`, a Go client whose reader hit EOF) is not the process's EOF; CloseIO is.
+TEST(ProcessIo, StdinEndsAtCloseIoNotWhenTheClientCloses) {
   Loop loop;
   TempDir dir;
   StdioConfig config;
@@ -266,6 +269,10 @@ TEST(ProcessIo, StdinEofOnlyAfterTheClientWroteAndClosed) {
   EXPECT_EQ(got, "hello\n");
   EXPECT_FALSE(testing::hung_up(container));
   ::close(client);
+  loop.run_until([] { return false; }, 300ms);
+  EXPECT_FALSE(testing::hung_up(container));
+  EXPECT_FALSE(testing::read_available(container, got));
+  io->close_stdin();
   EXPECT_TRUE(loop.run_until([&] { return testing::read_available(container, got); }));
   EXPECT_EQ(got, "hello\n");
   ::close(container);
@@ -291,6 +298,37 @@ TEST(ProcessIo, CloseStdinDeliversPendingBytesThenEof) {
   EXPECT_EQ(got, "abc");
   ::close(client);
   ::close(container);
+}
+
+// runc's IoUid/IoGid: what the process reads and writes belongs to that user, so a process in
+// a user namespace can reopen /dev/stdout (or, under gVisor, so runsc may pass it on).
+TEST(ProcessIo, ChildEndsBelongToTheIoOwner) {
+  Loop loop;
+  TempDir dir;
+  StdioConfig config;
+  config.stdin_path = testing::mkfifo_at(dir, "stdin");
+  config.stdout_path = dir / "out";
+  config.stderr_path = dir / "err";
+  std::ofstream(config.stdout_path).close();
+  std::ofstream(config.stderr_path).close();
+  config.io_uid = 1000;
+  config.io_gid = 2000;
+  auto io = open_io(loop, config);
+  ASSERT_TRUE(io);
+  for (int fd : {io->child_stdin(), io->child_stdout(), io->child_stderr()}) {
+    struct stat st;
+    ASSERT_EQ(::fstat(fd, &st), 0);
+    EXPECT_EQ(st.st_uid, 1000u);
+    EXPECT_EQ(st.st_gid, 2000u);
+  }
+  // Without an owner, they stay ours.
+  config.io_uid = config.io_gid = 0;
+  config.stdin_path = testing::mkfifo_at(dir, "stdin2");
+  auto plain = open_io(loop, config);
+  ASSERT_TRUE(plain);
+  struct stat st;
+  ASSERT_EQ(::fstat(plain->child_stdout(), &st), 0);
+  EXPECT_EQ(st.st_uid, ::geteuid());
 }
 
 TEST(ProcessIo, CloseStdinWithoutAnyWriter) {
