@@ -10,7 +10,10 @@ namespace shim {
 
 struct BundleRecord {
   std::string config_path;  // the shim TOML (empty: the default path)
-  std::string sandbox_id;   // names the runsc root <root>/<ns>/<sandbox id>
+  // runc.v1.Options' BinaryName and Root, which override the TOML's; empty when not given.
+  std::string runsc_binary;
+  std::string runsc_root;
+  std::string sandbox_id;  // names the runsc root <root>/<ns>/<sandbox id>
   bool rootfs_mounted = false;
 };
 

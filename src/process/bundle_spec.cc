@@ -20,7 +20,18 @@ Result<BundleSpec> read_bundle_spec(const std::string& bundle) {
     out.container_type = annotations->value("io.kubernetes.cri.container-type", "");
     out.sandbox_id = annotations->value("io.kubernetes.cri.sandbox-id", "");
   }
+  out.document = std::move(spec);
   return out;
+}
+
+std::string string_field(const nlohmann::json& object, const char* key) {
+  if (!object.is_object()) return {};
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+Result<void> write_bundle_spec(const std::string& bundle, const nlohmann::json& document) {
+  return write_file_atomic(bundle + "/config.json", document.dump(), 0644);
 }
 
 }  // namespace shim

@@ -22,6 +22,12 @@ struct Container {
   std::string sandbox_id;
   bool joins_sandbox = false;
   std::string checkpoint;  // a checkpoint image to restore at Start, else empty
+  // The spec's linux.cgroupsPath: runsc makes it, and leaves it behind when a sandbox dies
+  // while booting.
+  std::string cgroups_path;
+  // The owner of every process's stdio pipes (runc's IoUid/IoGid), execs' too.
+  uint32_t io_uid = 0;
+  uint32_t io_gid = 0;
   std::unique_ptr<Runsc> runsc;
   // The host cgroup the sandbox runs in (stats, updates) and its OOM watch; absent when the
   // sandbox's cgroup could not be found (the container still runs).

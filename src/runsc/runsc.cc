@@ -352,6 +352,19 @@ Task<Result<int>> Runsc::wait(std::string id) {
   co_return status < 0 ? 128 + 9 : status;
 }
 
+Task<RunscFeatures> Runsc::features() {
+  Call call{"--version", {"--version"}, timeouts_.quick, {}};
+  call.capture_stdout = true;
+  auto out = co_await run(std::move(call));
+  if (!out) {
+    log::warn("runsc --version: ", out.error().message());
+    co_return RunscFeatures{};
+  }
+  RunscFeatures features = parse_runsc_version(*out);
+  log::debug("runsc ", config_.binary_name, ": release ", features.release_date);
+  co_return features;
+}
+
 Task<Result<std::string>> Runsc::events_stats(std::string id) {
   Call call{"events", runsc_argv::events_stats(id), timeouts_.quick, {}};
   call.capture_stdout = true;

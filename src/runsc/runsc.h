@@ -15,6 +15,7 @@
 #include "reactor/command.h"
 #include "reactor/task.h"
 #include "runsc/config.h"
+#include "runsc/features.h"
 #include "runsc/output.h"
 
 namespace shim {
@@ -78,6 +79,9 @@ class Runsc {
   Task<Result<pid_t>> restore(std::string id, std::string bundle, std::string image_path,
                               std::string pid_file, RunscStdio stdio,
                               std::string console_socket = {});
+  // What `runsc --version` says this binary is; the newest behaviour when it says nothing
+  // readable or cannot run.
+  Task<RunscFeatures> features();
   // The JSON text of `runsc events --stats`.
   Task<Result<std::string>> events_stats(std::string id);
   // Blocks (in a `runsc wait` child) until container `id` exits; its exit code, or 128 + signal.

@@ -1,34 +1,27 @@
-// Checkpoint: runsc writes the sandbox's state into the directory containerd names; a later
-// Create that names that directory restores it (at Start, through `runsc restore`).
+// Checkpoint: runsc writes the sandbox's state into the directory containerd names (or the one
+// the client's options name); a later Create that names that directory restores it (at Start,
+// through `runsc restore`).
 #include <sys/stat.h>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "reactor/deadline.h"
+#include "service/runtime_options.h"
 #include "service/task_service.h"
 
 namespace shim {
 
 namespace ev = pb::containerd::events;
 
-namespace {
-
-// containerd.runc.v1.CheckpointOptions field 1 is `bool exit`: stop the container once
-// checkpointed. It is the only option runsc can honour; decoded by hand (one varint field)
-// rather than generating runc's options for it.
-bool exit_after_checkpoint(const std::optional<pb::google::protobuf::Any>& options) {
-  if (!options || !options->type_url.ends_with("CheckpointOptions")) return false;
-  // Fields are written in number order, so a set `exit` comes first: tag 0x08, then 1.
-  const std::string& v = options->value;
-  return v.size() >= 2 && v[0] == 0x08 && v[1] != 0;
-}
-
-}  // namespace
-
 Task<Result<Empty>> TaskService::checkpoint(task::CheckpointTaskRequest req, ttrpc::CallContext) {
   auto c = find_container(req.id);
   if (!c) co_return std::move(c).error();
   auto& container = *c;
-  if (req.path.empty()) co_return Error(Code::kInvalidArgument, "checkpoint: no image path");
+  auto options = decode_checkpoint_options(req.options);
+  if (!options) co_return std::move(options).error().wrap(str_cat("checkpoint ", req.id));
+  // Where the client asked (runc's ImagePath), else where containerd collects it from.
+  std::string path = options->image_path.empty() ? req.path : options->image_path;
+  if (path.empty()) co_return Error(Code::kInvalidArgument, "checkpoint: no image path");
   ProcessState state = container->init->state;
   if (state != ProcessState::kRunning && state != ProcessState::kPaused) {
     co_return Error(Code::kFailedPrecondition,
@@ -37,18 +30,18 @@ Task<Result<Empty>> TaskService::checkpoint(task::CheckpointTaskRequest req, ttr
   if (container->init->replacing) {
     co_return Error(Code::kFailedPrecondition, str_cat("checkpoint of ", req.id, " under way"));
   }
-  ::mkdir(req.path.c_str(), 0700);
+  if (auto r = make_dirs(path, 0700); !r) co_return std::move(r).error();
   // runsc panics checkpointing a paused sandbox: resume it for the checkpoint, pause again.
   bool was_paused = state == ProcessState::kPaused;
   if (was_paused) {
     if (auto r = co_await container->runsc->resume(req.id); !r) co_return std::move(r).error();
   }
   Result<void> r;
-  if (exit_after_checkpoint(req.options)) {
+  if (options->exit) {
     // The sandbox stops; its exit is published as any other.
-    r = co_await container->runsc->checkpoint(req.id, req.path, /*leave_running=*/false);
+    r = co_await container->runsc->checkpoint(req.id, path, /*leave_running=*/false);
   } else {
-    r = co_await checkpoint_in_place(container, req.path);
+    r = co_await checkpoint_in_place(container, path);
     if (r && was_paused) {
       if (auto p = co_await container->runsc->pause(req.id); !p) log::warn(p.error().message());
     }
@@ -56,7 +49,7 @@ Task<Result<Empty>> TaskService::checkpoint(task::CheckpointTaskRequest req, ttr
   if (!r) co_return std::move(r).error().wrap(str_cat("checkpoint ", req.id));
   ev::TaskCheckpointed event;
   event.container_id = req.id;
-  event.checkpoint = req.path;
+  event.checkpoint = path;
   events_.checkpointed(event);
   co_return Empty{};
 }

@@ -2,6 +2,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "base/file.h"
 #include "base/log.h"
 #include "process/ids.h"
@@ -10,6 +12,21 @@
 namespace shim {
 
 namespace ev = pb::containerd::events;
+
+namespace {
+
+// runsc takes the terminal from the process spec; containerd's client sends the container's
+// spec.Process with the request's terminal flag beside it (runc's shim copies it in, too).
+// True when that changed the spec.
+bool set_terminal(nlohmann::json& process, bool terminal) {
+  auto current = process.find("terminal");
+  bool now = current != process.end() && current->is_boolean() && current->get<bool>();
+  if (now == terminal) return false;
+  process["terminal"] = terminal;
+  return true;
+}
+
+}  // namespace
 
 Task<Result<Empty>> TaskService::exec(task::ExecProcessRequest req, ttrpc::CallContext) {
   if (auto r = validate_id(req.exec_id, "exec id"); !r) co_return std::move(r).error();
@@ -28,10 +45,23 @@ Task<Result<Empty>> TaskService::exec(task::ExecProcessRequest req, ttrpc::CallC
   if (!req.spec || req.spec->value.empty()) {
     co_return Error(Code::kInvalidArgument, str_cat("exec ", req.exec_id, ": no process spec"));
   }
+  auto process = nlohmann::json::parse(req.spec->value, nullptr, /*allow_exceptions=*/false);
+  if (process.is_discarded() || !process.is_object()) {
+    co_return Error(Code::kInvalidArgument,
+                    str_cat("exec ", req.exec_id, ": process spec is not a JSON object"));
+  }
+  bool changed = set_terminal(process, req.terminal);
+  changed = co_await drop_unknown_capabilities(*container, process) || changed;
+  // Re-check after the await: a concurrent Exec may have taken the id meanwhile.
+  if (container->execs.contains(req.exec_id)) {
+    co_return Error(Code::kAlreadyExists,
+                    str_cat("exec ", req.exec_id, " already exists in ", req.id));
+  }
   auto p = std::make_shared<Process>();
   p->exec_id = req.exec_id;
-  p->stdio = io::StdioConfig{req.stdin, req.stdout, req.stderr, req.terminal};
-  p->spec_json = req.spec->value;  // the OCI Process, as JSON
+  p->stdio = io::StdioConfig{req.stdin,    req.stdout,        req.stderr,
+                             req.terminal, container->io_uid, container->io_gid};
+  p->spec_json = changed ? process.dump() : req.spec->value;  // the OCI Process, as JSON
   container->execs[req.exec_id] = p;
 
   ev::TaskExecAdded event;

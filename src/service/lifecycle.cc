@@ -6,10 +6,15 @@
 #include <chrono>
 
 #include "base/log.h"
+#include "base/spawn.h"
+#include "cgroups/named_cgroup.h"
 #include "process/bundle_record.h"
 #include "process/bundle_spec.h"
+#include "process/capabilities.h"
+#include "process/executable_check.h"
 #include "process/ids.h"
 #include "process/mount.h"
+#include "process/spec_mounts.h"
 #include "reactor/deadline.h"
 #include "runsc/argv.h"
 #include "runsc/control.h"
@@ -50,9 +55,9 @@ Task<Result<task::CreateTaskResponse>> TaskService::create(task::CreateTaskReque
 
 Task<Result<task::CreateTaskResponse>> TaskService::create_container(
     const task::CreateTaskRequest& req) {
-  auto config_path = config_path_from_options(req.options);
-  if (!config_path) co_return std::move(config_path).error();
-  auto config = load_shim_config(*config_path);
+  auto options = decode_runtime_options(req.options);
+  if (!options) co_return std::move(options).error();
+  auto config = shim_config_for(*options);
   if (!config) co_return std::move(config).error();
   // An app container of a pod (CRI) is created inside the pod's sandbox, which this shim
   // already serves; anything else gets a sandbox of its own.
@@ -73,11 +78,17 @@ Task<Result<task::CreateTaskResponse>> TaskService::create_container(
   c->runsc = std::make_unique<Runsc>(std::move(*runsc));
   c->sandbox_id = sandbox_id;
   c->joins_sandbox = joins;
+  if (spec)
+    c->cgroups_path = string_field(spec->document.value("linux", nlohmann::json()), "cgroupsPath");
   c->init = std::make_shared<Process>();
   Process& init = *c->init;
-  init.stdio = io::StdioConfig{req.stdin, req.stdout, req.stderr, req.terminal};
+  c->io_uid = options->io_uid;
+  c->io_gid = options->io_gid;
+  init.stdio =
+      io::StdioConfig{req.stdin, req.stdout, req.stderr, req.terminal, c->io_uid, c->io_gid};
 
-  BundleRecord record{*config_path, sandbox_id, !req.rootfs.empty()};
+  BundleRecord record{options->config_path, options->binary_name, options->root, sandbox_id,
+                      !req.rootfs.empty()};
   if (auto r = write_bundle_record(req.bundle, record); !r) co_return std::move(r).error();
   if (!req.rootfs.empty()) {
     std::vector<MountSpec> mounts;
@@ -87,10 +98,18 @@ Task<Result<task::CreateTaskResponse>> TaskService::create_container(
     if (auto r = mount_all(mounts, target); !r) co_return std::move(r).error();
     c->rootfs = target;
   }
+  if (spec) {
+    if (auto r = co_await prepare_spec(c, *spec); !r) {
+      co_await discard(c);
+      co_return std::move(r).error();
+    }
+  }
 
-  if (!req.checkpoint.empty()) {
+  // containerd names the image it unpacked; a client may name its own (runc's CriuImagePath).
+  std::string restore_image = req.checkpoint.empty() ? options->restore_image : req.checkpoint;
+  if (!restore_image.empty()) {
     // `runsc restore` creates and starts in one step: it happens at Start, stdio and all.
-    c->checkpoint = req.checkpoint;
+    c->checkpoint = restore_image;
     containers_[req.id] = c;
     publish_create(req, 0);
     co_return task::CreateTaskResponse{};
@@ -137,6 +156,37 @@ Task<Result<task::CreateTaskResponse>> TaskService::create_container(
   co_return resp;
 }
 
+Task<RunscFeatures> TaskService::runsc_features(Runsc& runsc) {
+  const std::string& binary = runsc.config().binary_name;
+  if (auto known = runsc_features_.find(binary); known != runsc_features_.end()) {
+    co_return known->second;
+  }
+  RunscFeatures features = co_await runsc.features();
+  runsc_features_[binary] = features;
+  co_return features;
+}
+
+Task<bool> TaskService::drop_unknown_capabilities(Container& c, nlohmann::json& process) {
+  // Only a process that names the newest capabilities needs to know the runsc's version.
+  constexpr int kOldestKnownCount = RunscFeatures{20221219}.capability_count();
+  if (!names_capabilities_from(process, kOldestKnownCount)) co_return false;
+  RunscFeatures features = co_await runsc_features(*c.runsc);
+  auto dropped = drop_unknown_granted_capabilities(process, features.capability_count(),
+                                                   own_effective_capabilities());
+  if (dropped.empty()) co_return false;
+  log::debug("container ", c.id, ": dropping capabilities runsc release ", features.release_date,
+             " does not know: ", join_argv(dropped));
+  co_return true;
+}
+
+Task<Result<void>> TaskService::prepare_spec(std::shared_ptr<Container> c, BundleSpec& spec) {
+  if (auto r = check_executable(spec.document, c->bundle); !r) co_return std::move(r).error();
+  auto process = spec.document.find("process");
+  if (process == spec.document.end()) co_return ok();
+  if (!co_await drop_unknown_capabilities(*c, *process)) co_return ok();
+  co_return write_bundle_spec(c->bundle, spec.document);
+}
+
 void TaskService::publish_create(const task::CreateTaskRequest& req, pid_t pid) {
   ev::TaskCreate event;
   event.container_id = req.id;
@@ -161,9 +211,12 @@ Task<void> TaskService::discard(std::shared_ptr<Container> c) {
   if (!c->rootfs.empty()) {
     if (auto r = unmount_all(c->rootfs); !r) log::warn(r.error().message());
   }
-  // runsc leaves the per-sandbox root directory itself behind; an app container shares its
-  // pod's.
-  if (!c->joins_sandbox) ::rmdir(c->runsc->state_root().c_str());
+  // runsc leaves the per-sandbox root directory itself behind, and a sandbox's cgroups when
+  // it died booting; an app container shares its pod's.
+  if (!c->joins_sandbox) {
+    ::rmdir(c->runsc->state_root().c_str());
+    if (!c->cgroups_path.empty()) remove_empty_cgroup(c->cgroups_path);
+  }
 }
 
 Task<Result<task::StartResponse>> TaskService::start(task::StartRequest req, ttrpc::CallContext) {
@@ -197,7 +250,12 @@ Task<Result<task::StartResponse>> TaskService::start_init(std::shared_ptr<Contai
     }
   } else if (c->joins_sandbox) {
     RunscStdio stdio = child_stdio(*init.io);
-    if (auto r = co_await c->runsc->start(c->id, stdio); !r) co_return std::move(r).error();
+    if (auto r = co_await c->runsc->start(c->id, stdio); !r) {
+      // Nothing took the container's stdio: its exit (the Kill that follows) must not wait
+      // for output that can never end.
+      init.io->close_child_ends();
+      co_return std::move(r).error();
+    }
     if (auto r = co_await init.io->attach(); !r) co_return std::move(r).error();
     // No host process exits with an app container: runsc reports its exit.
     spawn(wait_app_exit(c));
@@ -216,6 +274,9 @@ Task<Result<task::StartResponse>> TaskService::start_init(std::shared_ptr<Contai
 
 Task<Result<void>> TaskService::restore_sandbox(std::shared_ptr<Container> c, std::string image) {
   Process& init = *c->init;
+  if (auto spec = read_bundle_spec(c->bundle)) {
+    if (auto r = make_mount_points(spec->document, c->bundle); !r) co_return std::move(r).error();
+  }
   auto opened = io::ProcessIo::open(ctx_.reactor, ctx_.reaper, init.stdio, ctx_.ns, c->id);
   if (!opened) co_return std::move(opened).error();
   std::unique_ptr<io::ProcessIo> fresh = std::move(*opened);

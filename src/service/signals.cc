@@ -3,6 +3,7 @@
 
 #include <cerrno>
 
+#include "base/log.h"
 #include "service/task_service.h"
 
 namespace shim {
@@ -39,6 +40,17 @@ Task<Result<Empty>> TaskService::kill(task::KillRequest req, ttrpc::CallContext)
     // runsc's words for a process that is gone (an app container that exited by itself).
     if (p->exit || r.error().message().find("no such process") != std::string::npos) {
       co_return Error(Code::kNotFound, str_cat("process ", req.id, " already finished"));
+    }
+    auto& c = found->container;
+    if (p->is_init() && !c->joins_sandbox && !p->replacing && r.error().code() == Code::kNotFound &&
+        p->host_pid > 0) {
+      // runsc's state of this sandbox is gone (its --root was removed under us: `runc delete`
+      // on a shared root does that), yet the sandbox runs, out of runsc's reach. It is our
+      // child: it ends now, as runc's container ends when its state is deleted, and its exit
+      // is reported as any other.
+      log::warn("kill ", req.id, ": ", r.error().message(), "; killing its sandbox ", p->host_pid);
+      ::kill(p->host_pid, SIGKILL);
+      co_return Error(Code::kNotFound, str_cat("container ", req.id, " has no runsc state"));
     }
     co_return std::move(r).error().wrap(str_cat("kill ", req.id));
   }
@@ -78,9 +90,8 @@ Task<Result<Empty>> TaskService::close_io(task::CloseIORequest req, ttrpc::CallC
 Task<Result<Empty>> TaskService::resize_pty(task::ResizePtyRequest req, ttrpc::CallContext) {
   auto found = find_process(req.id, req.exec_id);
   if (!found) co_return std::move(found).error();
-  if (!found->process->io) {
-    co_return Error(Code::kFailedPrecondition, str_cat("process ", req.id, " has no terminal"));
-  }
+  // A process whose stdio is gone (exited, or not started) has no terminal to resize.
+  if (!found->process->io) co_return Empty{};
   if (auto r = found->process->io->resize(req.width, req.height); !r) {
     co_return std::move(r).error();
   }

@@ -10,6 +10,7 @@
 
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
 #include "google/protobuf/empty.pb.h"
+#include "process/bundle_spec.h"
 #include "process/container.h"
 #include "reactor/command.h"
 #include "service/task_events.h"
@@ -82,6 +83,15 @@ class TaskService {
   bool can_release(const Container& c) const;
   Task<void> release(std::shared_ptr<Container> c);
 
+  // What this container's runsc binary can do, asked once per binary.
+  Task<RunscFeatures> runsc_features(Runsc& runsc);
+  // Before runsc sees the bundle: a missing binary fails here, as with runc, and capabilities
+  // granted wholesale that this runsc does not know are dropped from config.json.
+  Task<Result<void>> prepare_spec(std::shared_ptr<Container> c, BundleSpec& spec);
+  // The capabilities of an OCI Process granted wholesale that this runsc does not know are
+  // removed; true when any was.
+  Task<bool> drop_unknown_capabilities(Container& c, nlohmann::json& process);
+
   // Finds the sandbox's host cgroup and watches it for OOM kills.
   void watch_cgroup(std::shared_ptr<Container> c);
 
@@ -94,7 +104,8 @@ class TaskService {
   ServiceContext ctx_;
   TaskEvents events_;
   std::map<std::string, std::shared_ptr<Container>> containers_;
-  std::set<std::string> creating_;  // ids between Create's start and end
+  std::set<std::string> creating_;                       // ids between Create's start and end
+  std::map<std::string, RunscFeatures> runsc_features_;  // by binary name
   bool shutting_down_ = false;
 };
 

@@ -15,6 +15,7 @@
 #include "reactor/command.h"
 #include "runsc/argv.h"
 #include "runsc/runsc.h"
+#include "service/runtime_options.h"
 #include "service/task_events.h"
 #include "shim/socket_address.h"
 
@@ -32,7 +33,11 @@ Task<void> force_delete(Runsc& runsc, std::string id, Reactor& reactor) {
 
 // Runs `runsc delete --force` for the container, bounded by the driver's own deadline.
 void delete_sandbox(const ShimFlags& flags, const std::string& bundle, const BundleRecord& record) {
-  auto config = load_shim_config(record.config_path);
+  RuntimeOptions options;
+  options.config_path = record.config_path;
+  options.binary_name = record.runsc_binary;
+  options.root = record.runsc_root;
+  auto config = shim_config_for(options);
   if (!config) {
     log::warn(config.error().message());
     return;

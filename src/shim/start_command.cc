@@ -2,15 +2,20 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <climits>
 #include <cstdio>
 
 #include "base/file.h"
 #include "base/strings.h"
+#include "cgroups/named_cgroup.h"
 #include "process/bundle_spec.h"
 #include "process/ids.h"
+#include "service/runtime_options.h"
 #include "shim/daemon.h"
 #include "shim/socket_address.h"
 
@@ -54,6 +59,28 @@ void detach_stdio() {
   }
 }
 
+// containerd writes the task's options (an encoded Any) to our stdin and closes it; run by
+// hand, stdin may be a terminal or a pipe nobody writes to, so the wait for EOF is bounded.
+Result<RuntimeOptions> read_start_options() {
+  if (::isatty(STDIN_FILENO)) return RuntimeOptions{};
+  std::string data;
+  char buf[4096];
+  while (true) {
+    pollfd pfd{STDIN_FILENO, POLLIN, 0};
+    int ready = ::poll(&pfd, 1, 2000);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) break;
+    ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  if (data.empty()) return RuntimeOptions{};
+  pb::google::protobuf::Any any;
+  if (!any.decode(data)) return Error(Code::kInvalidArgument, "malformed options on stdin");
+  return decode_runtime_options(any);
+}
+
 }  // namespace
 
 int run_start_command(const ShimFlags& flags) {
@@ -72,6 +99,8 @@ int run_start_command(const ShimFlags& flags) {
   std::string path = socket_path(address);
   if (socket_is_live(path)) return announce(*bundle, address);  // a shim already serves it
 
+  auto task_options = read_start_options();
+  if (!task_options) return fail(task_options.error());
   auto listener = listen_unix(path);
   if (!listener) return fail(listener.error());
 
@@ -91,6 +120,14 @@ int run_start_command(const ShimFlags& flags) {
     ::_exit(run_daemon(std::move(options), std::move(*listener)));
   }
   listener->reset();
+  // As runc's shim does: the daemon, not this short-lived process, joins the cgroup.
+  if (!task_options->shim_cgroup.empty()) {
+    if (auto r = move_into_cgroup(pid, task_options->shim_cgroup); !r) {
+      ::kill(pid, SIGKILL);
+      ::unlink(path.c_str());
+      return fail(r.error().wrap("shim cgroup"));
+    }
+  }
   if (auto r = write_file_atomic(*bundle + "/shim.pid", std::to_string(pid)); !r) {
     return fail(r.error());
   }

@@ -116,8 +116,14 @@ class Pod:
 
     # -- containers --------------------------------------------------------------
 
-    def create(self, name, command):
+    def create(self, name, command, privileged=False, add_capabilities=()):
         api = self.api
+        security = api.LinuxContainerSecurityContext(
+            namespace_options=api.NamespaceOption(
+                network=self.config.linux.security_context.namespace_options.network,
+                pid=api.CONTAINER, ipc=api.POD),
+            privileged=privileged,
+            capabilities=api.Capability(add_capabilities=list(add_capabilities)))
         config = api.ContainerConfig(
             metadata=api.ContainerMetadata(name=name, attempt=0),
             image=api.ImageSpec(image=images.BUSYBOX_IMAGE),
@@ -127,11 +133,7 @@ class Pod:
             labels={"shimtest": self.env.token, "container": name},
             annotations={"shimtest/container": name},
             log_path=f"{name}.log",
-            linux=api.LinuxContainerConfig(
-                security_context=api.LinuxContainerSecurityContext(
-                    namespace_options=api.NamespaceOption(
-                        network=self.config.linux.security_context.namespace_options.network,
-                        pid=api.CONTAINER, ipc=api.POD))))
+            linux=api.LinuxContainerConfig(security_context=security))
         with self.step(f"CreateContainer {name}"):
             cid = self.rt.CreateContainer(api.CreateContainerRequest(
                 pod_sandbox_id=self.id, config=config, sandbox_config=self.config),

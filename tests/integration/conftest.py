@@ -7,8 +7,11 @@
     shim_toml   (module)   Path of the shim's TOML (network = "none").
     ns          (function) a namespace unique to the test.
     cd          (function) containerd bound to `ns`: cd.ctr(...), cd.run_container(...).
+    default_toml (function) /etc/containerd/runsc.toml (network = "none") for shims that get
+                           no TOML path (runc's option types carry none), removed afterwards.
 """
 
+import fcntl
 import os
 import sys
 import tempfile
@@ -61,3 +64,18 @@ def ns(containerd, request):
 @pytest.fixture
 def cd(containerd, ns):
     return containerd.bound(ns)
+
+
+@pytest.fixture
+def default_toml():
+    # Under the lock the shared conformance runner takes for the same file.
+    path = Path("/etc/containerd/runsc.toml")
+    with open("/tmp/ctrd-it.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        assert not path.exists(), f"{path} exists: these tests need it free"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        harness.write_shim_toml(path)
+        try:
+            yield path
+        finally:
+            path.unlink()

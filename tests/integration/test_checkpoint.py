@@ -1,15 +1,24 @@
-"""Checkpoint and restore (issue 4). ctr 1.6 cannot restore into a new container, so the test
-talks ttrpc to the shim's socket: Checkpoint a counting container run through containerd,
-then start a second shim by hand and Create it from the checkpoint; the count carries on."""
+"""Checkpoint and restore (issues 4 and 11). ctr 1.6 cannot restore into a new container, so
+the tests talk ttrpc to the shim's socket: Checkpoint a counting container run through
+containerd, then start a second shim by hand (hand_shim.py) and Create it from the image; the
+count carries on from where it was.
 
-import json
-import os
+The second test does what containerd's client does with WithCheckpointImagePath and
+WithRestoreImagePath: runc's CheckpointOptions name where the image goes, runc's CreateOptions
+(CriuImagePath) where a restore comes from, and the restore gets a fresh rootfs without the
+/run that containerd's default spec mounts a tmpfs on (runsc restore, unlike create, makes no
+mount points).
+"""
+
 import shutil
-import subprocess
+import tempfile
 from pathlib import Path
 
-from tasks import kill_and_remove, start_detached, unique, wait_for
-from ttrpc_client import OK, TASK, Client, decode, field_bytes, first
+import harness
+from hand_shim import (HandStartedShim, any_message, oci_spec, runc_create_options,
+                       runtimeoptions)
+from tasks import kill_and_remove, start_detached, task_status, unique, wait_for
+from ttrpc_client import OK, TASK, Client, decode, field_bytes, field_varint, first
 
 COUNTER = "i=0; while true; do echo $i; i=$((i+1)); sleep 0.1; done"
 
@@ -21,82 +30,83 @@ def numbers(path):
         return []
 
 
-def runtime_options(config_path):
-    """CreateTaskRequest.options: runtimeoptions.v1.Options{config_path}, no type URL (as ctr
-    --runtime-config-path sends it)."""
-    options = field_bytes(2, str(config_path))
-    return field_bytes(10, field_bytes(2, options))
+def start_counter(cd, cid, log):
+    start_detached(cd, cid, ["sh", "-c", COUNTER], extra_args=["--log-uri", f"file://{log}"])
+    assert wait_for(lambda: len(numbers(log)) >= 10, 20, 0.1), log.read_text()
+
+
+def checkpoint(cd, cid, path="", options=b""):
+    with Client(str(cd.socket_path(cid)), timeout=60) as shim:
+        code, msg, _ = shim.call(TASK, "Checkpoint", field_bytes(1, cid) +
+                                 field_bytes(2, str(path)) + field_bytes(3, options))
+    assert code == OK, msg
+
+
+def restore_and_count_on(shim, before, out, options=b"", checkpoint=""):
+    """Create (from the image) and Start the hand-started shim's container; its count must
+    carry on from `before`, not start from zero. Ends it with SIGKILL (137)."""
+    code, msg, _ = shim.create(options, stdout=out, stderr=out, checkpoint=checkpoint)
+    assert code == OK, msg + shim.log_text()
+    code, msg, payload = shim.start()
+    assert code == OK, msg + shim.log_text()
+    assert first(decode(payload), 1, 0) > 0  # the restored sandbox's pid
+    assert wait_for(lambda: len(numbers(out)) >= 3, 20, 0.1), out.read_text()
+    after = numbers(out)
+    assert after[0] >= before - 1, (before, after[:5])
+    code, msg, _ = shim.call("Kill", field_bytes(1, shim.cid) + field_varint(3, 9))
+    assert code == OK, msg
+    assert shim.wait()[::2] == (OK, 137)
 
 
 def test_checkpoint_then_restore_carries_on(cd, tmp_path):
     cid = unique(cd, "ck")
     log = tmp_path / "counter.log"
-    start_detached(cd, cid, ["sh", "-c", COUNTER], extra_args=["--log-uri", f"file://{log}"])
-    assert wait_for(lambda: len(numbers(log)) >= 10, 20, 0.1), log.read_text()
-
+    start_counter(cd, cid, log)
     image = tmp_path / "image"
-    with Client(str(cd.socket_path(cid)), timeout=60) as shim:
-        code, msg, _ = shim.call(TASK, "Checkpoint",
-                                 field_bytes(1, cid) + field_bytes(2, str(image)))
-    assert code == OK, msg
+    checkpoint(cd, cid, image)
     assert any(image.iterdir()), "runsc wrote no checkpoint image"
     before = max(numbers(log))
     # Left running (ctr's default): the same container counts on in a new sandbox.
     assert wait_for(lambda: max(numbers(log)) > before + 3, 20, 0.1), log.read_text()[-200:]
-    assert f"{cid} " in cd.ctr("task", "ls").stdout.decode()
-    assert "RUNNING" in cd.ctr("task", "ls").stdout.decode()
-
-    # The first container goes; its bundle's spec and rootfs serve the restored one.
-    bundle_a = Path(cd.state) / "io.containerd.runtime.v2.task" / cd.ns / cid
-    spec = json.loads((bundle_a / "config.json").read_text())
+    assert task_status(cd, cid) == "RUNNING"
     kill_and_remove(cd, cid)
 
     restored = unique(cd, "rs")
-    bundle = tmp_path / "bundle"
-    bundle.mkdir()
-    spec["root"]["path"] = str(cd.rootfs)
-    spec["linux"]["cgroupsPath"] = f"/{cd.ns}/{restored}"
-    (bundle / "config.json").write_text(json.dumps(spec))
-    os.mkfifo(bundle / "log")
-    drain = subprocess.Popen(["cat", str(bundle / "log")], stdout=subprocess.DEVNULL)
     out = tmp_path / "restored.log"
     out.touch()  # a plain file path: containerd creates the endpoints before Create
-    env = dict(os.environ, TTRPC_ADDRESS=cd.ttrpc_address)
-    start = subprocess.run([str(cd.shim), "-namespace", cd.ns, "-address", cd.address,
-                            "-publish-binary", "/usr/bin/containerd", "-id", restored, "start"],
-                           cwd=bundle, env=env, capture_output=True, timeout=10)
-    assert start.returncode == 0, start
-    address = start.stdout.decode().strip()
+    spec = oci_spec(cd.rootfs, ["sh", "-c", COUNTER], f"/{cd.ns}/{restored}")
+    with HandStartedShim(cd, restored, spec) as shim:
+        restore_and_count_on(shim, before, out, runtimeoptions(cd.shim_toml),
+                             checkpoint=image)
+    shutil.rmtree(image, ignore_errors=True)
+
+
+def test_checkpoint_image_path_and_restore_image_path(cd, tmp_path, default_toml):
+    cid = unique(cd, "ckpath")
+    log = tmp_path / "counter.log"
+    start_counter(cd, cid, log)
+    # containerd passes its own folder in `path`; the client's ImagePath wins, and with
+    # `exit` the container stops once checkpointed.
+    theirs, ours = tmp_path / "containerd-dir", tmp_path / "client-dir" / "cr"
+    options = any_message("containerd.runc.v1.CheckpointOptions",
+                          field_varint(1, 1) + field_bytes(8, str(ours)))
+    checkpoint(cd, cid, theirs, options)
+    assert any(ours.iterdir()), "no image where the client asked"
+    assert wait_for(lambda: task_status(cd, cid) == "STOPPED", 10, 0.1)
+    before = max(numbers(log))
+    r = cd.ctr("task", "delete", cid)
+    assert r.returncode == 0, r
+    assert cd.ctr("container", "delete", cid).returncode == 0
+
+    top = Path(tempfile.mkdtemp(prefix="shimtest-fresh-"))
     try:
-        with Client(address, timeout=30) as shim:
-            create = (field_bytes(1, restored) + field_bytes(2, str(bundle)) +
-                      field_bytes(6, str(out)) + field_bytes(7, str(out)) +
-                      field_bytes(8, str(image)) + runtime_options(cd.shim_toml))
-            code, msg, _ = shim.call(TASK, "Create", create)
-            assert code == OK, msg
-            code, msg, payload = shim.call(TASK, "Start", field_bytes(1, restored))
-            assert code == OK, msg
-            assert first(decode(payload), 1, 0) > 0  # the restored sandbox's pid
-            assert wait_for(lambda: len(numbers(out)) >= 3, 20, 0.1), out.read_text()
-            after = numbers(out)
-            # Carried on from the checkpoint, not from zero.
-            assert after[0] >= before - 1, (before, after[:5])
-            code, msg, _ = shim.call(TASK, "Kill", field_bytes(1, restored) + bytes([0x18, 9]))
-            assert code == OK, msg
-            code, msg, payload = shim.call(TASK, "Wait", field_bytes(1, restored))
-            assert code == OK, msg
-            assert first(decode(payload), 1, 0) == 137
-            code, msg, _ = shim.call(TASK, "Delete", field_bytes(1, restored))
-            assert code == OK, msg
-            shim.call(TASK, "Shutdown", field_bytes(1, restored))
+        rootfs = harness.build_busybox_rootfs(top / "rootfs")
+        assert not (rootfs / "run").exists()
+        restored = unique(cd, "rspath")
+        out = tmp_path / "restored.log"
+        out.touch()
+        spec = oci_spec(rootfs, ["sh", "-c", COUNTER], f"/{cd.ns}/{restored}")
+        with HandStartedShim(cd, restored, spec) as shim:
+            restore_and_count_on(shim, before, out, runc_create_options(criu_image_path=ours))
     finally:
-        # Whatever happened above, the hand-started shim and its sandbox go.
-        try:
-            with Client(address, timeout=30) as shim:
-                shim.call(TASK, "Kill", field_bytes(1, restored) + bytes([0x18, 9]))
-                shim.call(TASK, "Delete", field_bytes(1, restored))
-                shim.call(TASK, "Shutdown", field_bytes(1, restored))
-        except (OSError, EOFError):
-            pass  # already shut down
-        drain.kill()
-        shutil.rmtree(image, ignore_errors=True)
+        shutil.rmtree(top)

@@ -4,6 +4,7 @@ Enough to call a shim's Task API directly from tests, without the python protobu
 package: the wire format is in shared/DESIGN.md §3.
 """
 
+import os
 import socket
 import struct
 
@@ -35,6 +36,8 @@ def field_varint(num, value):
 
 
 def field_bytes(num, value):
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
     if isinstance(value, str):
         value = value.encode()
     return varint(num << 3 | 2) + varint(len(value)) + value if value else b""
