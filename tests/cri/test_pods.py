@@ -20,6 +20,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import cri_env  # noqa: E402
+import harness  # noqa: E402
 import images  # noqa: E402
 
 # (runtime, network) -> the CRI runtime handler (cri_env.HANDLERS).
@@ -215,7 +216,11 @@ def test_cri_plugin_ready(env):
     assert (v.runtime_name, v.runtime_api_version) == ("containerd", "v1")
     conditions = {c.type: c.status for c in
                   rt.Status(api.StatusRequest(), timeout=30).status.conditions}
-    assert conditions == {"RuntimeReady": True, "NetworkReady": True}, conditions
+    # containerd 1.7 adds ContainerdHasNoDeprecationWarnings: our config must not earn one.
+    want = {"RuntimeReady": True, "NetworkReady": True}
+    if harness.STACK.version >= (1, 7):
+        want["ContainerdHasNoDeprecationWarnings"] = True
+    assert conditions == want, conditions
     for ref in (images.PAUSE_IMAGE, images.BUSYBOX_IMAGE):
         img = env.cri.image.ImageStatus(api.ImageStatusRequest(
             image=api.ImageSpec(image=ref)), timeout=30).image

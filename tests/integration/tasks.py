@@ -124,7 +124,7 @@ class EventLog:
 
     def __init__(self, cd):
         self.cd = cd
-        self.proc = subprocess.Popen(["ctr", "-a", cd.address, "events"],
+        self.proc = subprocess.Popen([harness.STACK.ctr, "-a", cd.address, "events"],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         self.lines = []

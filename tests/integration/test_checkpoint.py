@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import harness
 from tasks import kill_and_remove, start_detached, unique, wait_for
 from ttrpc_client import OK, TASK, Client, decode, field_bytes, first
 
@@ -63,7 +64,7 @@ def test_checkpoint_then_restore_carries_on(cd, tmp_path):
     out.touch()  # a plain file path: containerd creates the endpoints before Create
     env = dict(os.environ, TTRPC_ADDRESS=cd.ttrpc_address)
     start = subprocess.run([str(cd.shim), "-namespace", cd.ns, "-address", cd.address,
-                            "-publish-binary", "/usr/bin/containerd", "-id", restored, "start"],
+                            "-publish-binary", harness.STACK.containerd, "-id", restored, "start"],
                            cwd=bundle, env=env, capture_output=True, timeout=10)
     assert start.returncode == 0, start
     address = start.stdout.decode().strip()

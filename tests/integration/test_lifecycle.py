@@ -34,7 +34,7 @@ from tasks import (RUNSC_STATE, EventLog, assert_clean, delete_stopped, diag, ki
 
 def ctr_argv(cd, *args, timeout=60):
     """The command line cd.ctr() runs, for callers that need a Popen."""
-    return ["timeout", "-s", "KILL", str(timeout), "ctr", "-a", cd.address, "-n", cd.ns,
+    return ["timeout", "-s", "KILL", str(timeout), harness.STACK.ctr, "-a", cd.address, "-n", cd.ns,
             *map(str, args)]
 
 

@@ -95,13 +95,7 @@ def start_containerd_again(containerd):
     """containerd once more with the same config, root, state, cwd and PATH as
     harness.Containerd.start() gave it; its log appends to the same file."""
     t0 = time.monotonic()
-    containerd._log = open(containerd.log_path, "ab")
-    env = dict(os.environ,
-               PATH=f"{containerd.dir / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}")
-    containerd.proc = subprocess.Popen(
-        ["containerd", "--config", str(containerd.config_path)], cwd=containerd.dir / "cwd",
-        env=env, stdin=subprocess.DEVNULL, stdout=containerd._log, stderr=subprocess.STDOUT,
-        start_new_session=True)
+    containerd.spawn_containerd()
     containerd._wait_ready()
     return time.monotonic() - t0
 
@@ -375,7 +369,7 @@ def test_runsc_start_hangs(cd, capsys):
             *(f"--env={e}" for e in harness.DEFAULT_ENV), "--rootfs", str(cd.rootfs), cid,
             "sleep", "1000"]
     t0 = time.monotonic()
-    hung = subprocess.Popen(["timeout", "-s", "KILL", "120", "ctr", "-a", cd.address, "-n", cd.ns,
+    hung = subprocess.Popen(["timeout", "-s", "KILL", "120", harness.STACK.ctr, "-a", cd.address, "-n", cd.ns,
                              *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)
     try:
