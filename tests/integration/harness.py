@@ -276,6 +276,9 @@ class Containerd:
         else:
             version, cri = 2, ('"io.containerd.grpc.v1.cri"',)
         disabled = "" if self.cri else ", ".join(cri)
+        # Tests read the events containerd forwards from its log ("event forwarded"): 1.6
+        # logs them at debug, 1.7 and 2.x at trace.
+        level = "trace" if STACK.version >= (1, 7) else "debug"
         return f"""version = {version}
 root = "{self.root}"
 state = "{self.state}"
@@ -288,7 +291,7 @@ disabled_plugins = [{disabled}]
   address = "{self.ttrpc_address}"
 
 [debug]
-  level = "debug"
+  level = "{level}"
 
 # Keep containerd's "opt" plugin out of the host's /opt/containerd.
 [plugins."io.containerd.internal.v1.opt"]

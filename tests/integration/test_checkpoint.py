@@ -68,6 +68,7 @@ def test_checkpoint_then_restore_carries_on(cd, tmp_path):
                            cwd=bundle, env=env, capture_output=True, timeout=10)
     assert start.returncode == 0, start
     address = start.stdout.decode().strip()
+    shim_pid = int((bundle / "shim.pid").read_text())
     try:
         with Client(address, timeout=30) as shim:
             create = (field_bytes(1, restored) + field_bytes(2, str(bundle)) +
@@ -99,5 +100,8 @@ def test_checkpoint_then_restore_carries_on(cd, tmp_path):
                 shim.call(TASK, "Shutdown", field_bytes(1, restored))
         except (OSError, EOFError):
             pass  # already shut down
+        # It exits once its queued events are out (up to 2 s after Shutdown): the module's
+        # leak check comes right after this test.
+        wait_for(lambda: harness._is_gone(shim_pid), 10)
         drain.kill()
         shutil.rmtree(image, ignore_errors=True)
