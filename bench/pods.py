@@ -27,7 +27,9 @@ Prints a markdown table; writes bench/results/pods.md and pods.json.
     SHIM_BINARY=build-pods/src/shim/containerd-shim-runsc-v1 \\
         /usr/bin/python3 bench/pods.py [--pods 50] [--parallel 4] [--runtimes runsc,runc]
 
-As root, with the system Python (grpc, protobuf and pytest are Debian's). Reuses the
+STACK=trixie|sid (or CONTAINERD_DIR, RUNSC) picks the containerd and runsc, as for the
+tests (README "Stacks"). As root, with the system Python (grpc, protobuf and pytest are
+Debian's). Reuses the
 CRI harness (tests/cri: CriContainerd, the images, test_pods.Pod, assert_clean,
 conftest's best-effort cleanup) and bench/run.py's /proc readers.
 """

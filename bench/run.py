@@ -9,6 +9,9 @@ bench/plot.gp. What each row measures and the budget: bench/README.md.
 
     /usr/bin/python3 bench/run.py [--quick] [--only ROW[,ROW]] [--idle-seconds S]
 
+STACK=trixie|sid (or CONTAINERD_DIR, RUNSC) picks the containerd, ctr, Go runc shim and runsc
+(bare and under our shim), as for the tests (README "Stacks").
+
 The bare runsc baselines run in a separate worker process (this file with
 --bare-worker) that is a child subreaper: `runsc create` daemonizes the sandbox and
 gofer, so they become the worker's children, and the worker reaps them as the shim
