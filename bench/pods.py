@@ -27,7 +27,9 @@ Prints a markdown table; writes bench/results/pods.md and pods.json.
     SHIM_BINARY=build-pods/src/shim/containerd-shim-runsc-v1 \\
         /usr/bin/python3 bench/pods.py [--pods 50] [--parallel 4] [--runtimes runsc,runc]
 
-As root, with the system Python (grpc, protobuf and pytest are Debian's). Reuses the
+STACK=trixie|sid (or CONTAINERD_DIR, RUNSC) picks the containerd and runsc, as for the
+tests (README "Stacks"). As root, with the system Python (grpc, protobuf and pytest are
+Debian's). Reuses the
 CRI harness (tests/cri: CriContainerd, the images, test_pods.Pod, assert_clean,
 conftest's best-effort cleanup) and bench/run.py's /proc readers.
 """
@@ -39,7 +41,6 @@ import importlib.util
 import json
 import os
 import platform
-import shutil
 import statistics
 import sys
 import tempfile
@@ -51,6 +52,7 @@ REPO = BENCH.parent
 for _p in (REPO / "tests" / "integration", REPO / "tests" / "cri", BENCH):
     sys.path.insert(0, str(_p))
 import cri_env  # noqa: E402
+import harness  # noqa: E402
 import images  # noqa: E402
 from run import loadavg, log, output_line, p90, processes, read, smaps_rollup  # noqa: E402
 from test_pods import Pod, assert_clean, wait_for  # noqa: E402
@@ -270,7 +272,7 @@ def step_summaries(pods, key):
 def bench_runtime(runtime, archives, shim, n, parallel, settle):
     log(f"{runtime}: starting a CRI containerd")
     shim_exe = (str(Path(shim).resolve()) if runtime == "runsc"
-                else str(Path(shutil.which(GO_RUNC_SHIM)).resolve()))
+                else str(Path(harness.STACK.runc_shim()).resolve()))
     res = {"runtime": runtime, "handler": runtime, "pods_wanted": n, "parallel": parallel,
            "shim_exe": shim_exe, "loadavg_start": loadavg()}
     env = cri_env.CriContainerd(archives, shim=shim)
@@ -453,9 +455,10 @@ def main(argv):
         "git": output_line(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]),
         "kernel": platform.release(), "cpus": os.cpu_count(),
         "mem_total": f"{int(read('/proc/meminfo').split()[1]) / 1024 / 1024:.1f} GiB",
-        "runsc": output_line(["runsc", "--version"]),
-        "containerd": output_line(["containerd", "--version"]),
-        "go_runc_shim": output_line([GO_RUNC_SHIM, "-v"], 3),
+        "stack": harness.STACK.name,
+        "runsc": output_line([harness.STACK.runsc, "--version"]),
+        "containerd": output_line([harness.STACK.containerd, "--version"]),
+        "go_runc_shim": output_line([harness.STACK.runc_shim() or GO_RUNC_SHIM, "-v"], 3),
         "loadavg_start": loadavg(), "notes": a.note,
     }
     results = []

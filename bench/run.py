@@ -9,6 +9,9 @@ bench/plot.gp. What each row measures and the budget: bench/README.md.
 
     /usr/bin/python3 bench/run.py [--quick] [--only ROW[,ROW]] [--idle-seconds S]
 
+STACK=trixie|sid (or CONTAINERD_DIR, RUNSC) picks the containerd, ctr, Go runc shim and runsc
+(bare and under our shim), as for the tests (README "Stacks").
+
 The bare runsc baselines run in a separate worker process (this file with
 --bare-worker) that is a child subreaper: `runsc create` daemonizes the sandbox and
 gofer, so they become the worker's children, and the worker reaps them as the shim
@@ -421,7 +424,7 @@ class BareRunsc:
         return f"b{self.seq:06d}"
 
     def runsc(self, *args, stdout=None):
-        pid = self.reaper.spawn(["runsc", f"--root={self.root}", "--network=none", *args],
+        pid = self.reaper.spawn([harness.STACK.runsc, f"--root={self.root}", "--network=none", *args],
                                 stdin=self.devnull, stdout=stdout or self.devnull,
                                 stderr=self.log_fd)
         st = self.reaper.wait(pid)
@@ -431,7 +434,7 @@ class BareRunsc:
 
     def runsc_output(self, *args):
         r, w = os.pipe()
-        pid = self.reaper.spawn(["runsc", f"--root={self.root}", *args],
+        pid = self.reaper.spawn([harness.STACK.runsc, f"--root={self.root}", *args],
                                 stdin=self.devnull, stdout=w, stderr=self.log_fd)
         os.close(w)
         chunks = []
@@ -497,7 +500,7 @@ class BareRunsc:
         self._prepare("head", cid)
         r, w = os.pipe()
         t0 = now()
-        pid = self.reaper.spawn(["runsc", f"--root={self.root}", "--network=none", "run",
+        pid = self.reaper.spawn([harness.STACK.runsc, f"--root={self.root}", "--network=none", "run",
                                  "--bundle", str(self.bundles["head"]), cid],
                                 stdin=self.devnull, stdout=w, stderr=self.log_fd)
         os.close(w)
@@ -586,8 +589,7 @@ class Bench:
         self.reps = 3 if a.quick else 10
         self.ours = Runtime("ours", "runsc shim (ours)", harness.RUNSC_RUNTIME, cd.shim)
         self.gorunc = Runtime("go_runc", "Go runc shim", harness.RUNC_RUNTIME,
-                              subprocess.run(["which", GO_RUNC_SHIM], capture_output=True,
-                                             text=True).stdout.strip() or GO_RUNC_SHIM)
+                              harness.STACK.runc_shim() or GO_RUNC_SHIM)
         self._bare = None
         self.start_failures = []  # failed `ctr run -d` attempts (retried), all rows
 
@@ -652,7 +654,7 @@ class Bench:
             # `timeout` wrapper, whose own exec and exit cost about 10 ms per run here.
             cid = f"r{next(seq):04d}"
             self.cd.track(ns, cid)
-            cmd = ["ctr", "-a", self.cd.address, "-n", ns,
+            cmd = [harness.STACK.ctr, "-a", self.cd.address, "-n", ns,
                    *run_args(self.cd, self.ours, cid, ["/bin/true"])]
             t0 = now()
             try:
@@ -727,7 +729,7 @@ class Bench:
     # -- stdout throughput ----------------------------------------------------------
 
     def ctr_stdout_once(self, ns, cid, nbytes):
-        cmd = ["timeout", "-s", "KILL", "300", "ctr", "-a", self.cd.address, "-n", ns,
+        cmd = ["timeout", "-s", "KILL", "300", harness.STACK.ctr, "-a", self.cd.address, "-n", ns,
                *run_args(self.cd, self.ours, cid, ["head", "-c", str(nbytes), "/dev/zero"])]
         self.cd.track(ns, cid)
         with tempfile.TemporaryFile() as err:
@@ -1092,9 +1094,10 @@ def main(argv):
         "build_type": os.environ.get("BENCH_BUILD_TYPE", "build type not given"),
         "git": output_line(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]),
         "kernel": platform.release(), "cpus": os.cpu_count(),
-        "runsc": output_line(["runsc", "--version"]),
-        "containerd": output_line(["containerd", "--version"]),
-        "go_runc_shim": output_line([GO_RUNC_SHIM, "-v"], 3),
+        "stack": harness.STACK.name,
+        "runsc": output_line([harness.STACK.runsc, "--version"]),
+        "containerd": output_line([harness.STACK.containerd, "--version"]),
+        "go_runc_shim": output_line([harness.STACK.runc_shim() or GO_RUNC_SHIM, "-v"], 3),
         "loadavg_start": loadavg(),
     }
     rows = {}

@@ -3,7 +3,8 @@
 #   bench/run.sh [--quick] [--only ROW[,ROW]] [--idle-seconds S]   (flags go to bench/run.py)
 # Environment: BUILD_DIR (default build-bench, a Release tree of its own so that other
 # build trees keep their build type), PYTHON (default /usr/bin/python3), RESULTS (default
-# bench/results). Needs root (containerd, runsc, mounts).
+# bench/results), and STACK / CONTAINERD_DIR / RUNSC for the containerd and runsc to measure
+# (README "Stacks"; default the system's). Needs root (containerd, runsc, mounts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package needed to build, test, benchmark and run the shim.
 # Idempotent: when all packages are already installed, apt is not touched at all,
-# so reruns (every scripts/test.sh and scripts/run.sh call) take milliseconds.
+# so reruns (every scripts/test.sh and scripts/run.sh call) take milliseconds. Then the
+# extra containerd/runsc stacks (install-stacks.sh: unpacked under /opt, not installed).
 set -euo pipefail
 
 PACKAGES=(
@@ -33,7 +34,7 @@ for p in "${PACKAGES[@]}"; do
 done
 
 if ((${#missing[@]} == 0)); then
-  exit 0
+  exec "$(dirname "$0")/install-stacks.sh"
 fi
 
 echo "install-deps: installing ${missing[*]}" >&2
@@ -44,3 +45,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+"$(dirname "$0")/install-stacks.sh"

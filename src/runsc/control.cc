@@ -1,5 +1,6 @@
 #include "runsc/control.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "base/file.h"
 #include "base/strings.h"
 #include "reactor/child_reaper.h"
 #include "reactor/readable_wait.h"
@@ -53,16 +55,49 @@ Result<int> parse_control_wait_reply(std::string_view reply) {
   return ExitStatus::from_wait_status(static_cast<int>(doc["result"].get<uint32_t>())).code;
 }
 
-Result<UniqueFd> connect_sandbox_control(std::string_view sandbox_id) {
+std::string control_socket_path(std::string_view state_json) {
+  json doc = json::parse(state_json, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("sandbox")) return {};
+  const json& sandbox = doc["sandbox"];
+  if (!sandbox.is_object() || !sandbox.contains("controlSocketPath")) return {};
+  const json& path = sandbox["controlSocketPath"];
+  return path.is_string() ? path.get<std::string>() : std::string();
+}
+
+Result<UniqueFd> connect_sandbox_control(const std::string& state_root,
+                                         std::string_view sandbox_id) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  std::string name = str_cat("runsc-sandbox.", sandbox_id);
-  // sun_path = NUL, name, NUL: the abstract name includes the trailing NUL.
-  if (name.size() + 2 > sizeof addr.sun_path) {
-    return Error(Code::kInvalidArgument, str_cat("sandbox id too long for a socket: ", sandbox_id));
+  socklen_t length = 0;
+  auto state = read_file(str_cat(state_root, "/", sandbox_id, "_sandbox:", sandbox_id, ".state"));
+  std::string path = state ? control_socket_path(*state) : std::string();
+  UniqueFd dir;  // held open until connect: the path below goes through it
+  if (!path.empty()) {
+    // A CRI sandbox's root is longer than sun_path holds, and runsc binds there all the same,
+    // through /proc/self/fd/<its dir>/<name>: so do we.
+    if (path[0] != '/') {
+      return Error(Code::kInvalidArgument, str_cat("control socket path not absolute: ", path));
+    }
+    size_t slash = path.rfind('/');
+    std::string parent = slash == 0 ? std::string("/") : path.substr(0, slash);
+    dir = UniqueFd(::open(parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) return errno_error(str_cat("open the dir of control socket ", path));
+    std::string via = str_cat("/proc/self/fd/", dir.get(), "/", path.substr(slash + 1));
+    if (via.size() + 1 > sizeof addr.sun_path) {
+      return Error(Code::kInvalidArgument, str_cat("control socket path too long: ", path));
+    }
+    std::memcpy(addr.sun_path, via.data(), via.size());
+    length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + via.size() + 1);
+  } else {
+    std::string name = str_cat("runsc-sandbox.", sandbox_id);
+    // sun_path = NUL, name, NUL: the abstract name includes the trailing NUL.
+    if (name.size() + 2 > sizeof addr.sun_path) {
+      return Error(Code::kInvalidArgument,
+                   str_cat("sandbox id too long for a socket: ", sandbox_id));
+    }
+    std::memcpy(addr.sun_path + 1, name.data(), name.size());
+    length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size() + 2);
   }
-  std::memcpy(addr.sun_path + 1, name.data(), name.size());
-  auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size() + 2);
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) return errno_error("sandbox control socket");
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), length) != 0) {

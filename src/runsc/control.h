@@ -7,7 +7,10 @@
 // trailing NUL into the name); a call is one JSON object {"method": M, "arg": A}, answered by
 // {"success": bool, "err": text, "result": R}, objects back to back without framing, one call
 // at a time per connection. containerManager.Wait takes a container id and returns a Linux
-// wait status once that container's init has exited.
+// wait status once that container's init has exited. runsc 20240729 speaks the same, but binds
+// a file instead, `runsc-<id>.sock` in its --root (through /proc/self/fd/<the dir's fd>/ when
+// the path is longer than a sockaddr_un holds, as a CRI sandbox's is), and records that path in
+// the sandbox's state file, `<root>/<id>_sandbox:<id>.state`, as sandbox.controlSocketPath.
 #pragma once
 
 #include <string>
@@ -27,9 +30,15 @@ std::string control_wait_request(std::string_view container_id);
 // signal that killed it. A reply with success false is the sandbox's error message.
 Result<int> parse_control_wait_reply(std::string_view reply);
 
-// A connection to sandbox `sandbox_id`'s control socket; Unavailable when nothing listens
+// The control socket path in a sandbox's state file text; empty when it names none (runsc
+// 20221219, whose socket is the abstract name).
+std::string control_socket_path(std::string_view state_json);
+
+// A connection to sandbox `sandbox_id`'s control socket, `state_root` being its runsc --root:
+// the path its state file names, else the abstract name. Unavailable when nothing listens
 // there (the sandbox is gone, or a runsc that keeps the socket elsewhere).
-Result<UniqueFd> connect_sandbox_control(std::string_view sandbox_id);
+Result<UniqueFd> connect_sandbox_control(const std::string& state_root,
+                                         std::string_view sandbox_id);
 
 // Asks, on `socket`, for container `container_id` to exit and waits as long as that takes;
 // its exit code. Unavailable when the socket closes first: the sandbox died.

@@ -297,7 +297,7 @@ Task<void> TaskService::wait_app_exit(std::shared_ptr<Container> c) {
   // Through the sandbox's control socket; `runsc wait` (a process per container) only if
   // this runsc keeps that socket somewhere else.
   Result<int> code = Error(Code::kInternal, "not waited");
-  if (auto control = connect_sandbox_control(c->sandbox_id)) {
+  if (auto control = connect_sandbox_control(c->runsc->state_root(), c->sandbox_id)) {
     code = co_await wait_via_control(ctx_.reactor, std::move(*control), c->id);
   } else {
     log::debug("wait for ", c->id, " with runsc wait: ", control.error().message());

@@ -32,6 +32,9 @@ import harness  # noqa: E402
 import images  # noqa: E402
 
 
+def pytest_report_header(config):
+    return harness.STACK.describe()  # which containerd and runsc (stack.py: STACK, ...)
+
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
 def pytest_runtest_makereport(item, call):

@@ -8,6 +8,11 @@ CriContainerd wraps harness.Containerd(cri=True) and adds what pods need:
   through the host stack: why not runsc's own netstack is told at _write_files);
 - `restrict_oom_score_adj = true` (no CAP_SYS_RESOURCE here), `sandbox_image` = the
   local pause image (images.py), the streaming server on 127.0.0.1 with a random port;
+- the config in the layout of the stack's containerd (harness.STACK): 1.6 and 1.7 have
+  one CRI plugin `io.containerd.grpc.v1.cri` (config version 2); 2.x splits it into
+  `io.containerd.cri.v1.images` (snapshotter, sandbox image), `io.containerd.cri.v1.runtime`
+  (runtimes, CNI, OOM and log settings) and `io.containerd.grpc.v1.cri` (the streaming
+  server) (config version 3);
 - CNI: one bridge conflist (host-local IPAM, state in our dir, no gateway, no masquerade,
   no host route: nothing leaves the bridge) in our own conf_dir, plugins from /usr/lib/cni;
   pod netns mounts under our state dir;
@@ -100,7 +105,9 @@ class CriContainerd:
         # runsc's debug logs, one file per runsc command, in a dir that outlives bundles.
         debug = (f'debug = "true"\ndebug-log = "{self.runsc_debug_dir}/"\n'
                  if os.environ.get("CRI_RUNSC_DEBUG") else "")
-        harness.write_shim_toml(d / "runsc.toml", network="none", extra=debug)
+        # `root` is a top-level key: it must come before the [runsc_config] table.
+        root = f'root = "{self.runsc_root}"\n'
+        harness.write_shim_toml(d / "runsc.toml", network="none", extra=debug, top=root)
         # Pod network: runsc must use the pod's netns that CNI set up. `network =
         # "sandbox"` (runsc's own netstack, fed from that netns) cannot work with this
         # runsc on this kernel: runsc start fails "cannot run with network enabled in
@@ -108,11 +115,7 @@ class CriContainerd:
         # /proc/sys/net/core/rmem_default existing, which kernel 6.x shows in every netns
         # (measured). `host` makes runsc use the netns its sandbox process joined (the
         # spec's, i.e. the pod's) through the host kernel's stack.
-        harness.write_shim_toml(d / "runsc-net.toml", network="host", extra=debug)
-        for name in ("runsc.toml", "runsc-net.toml"):
-            p = d / name
-            # `root` is a top-level key: it must come before the [runsc_config] table.
-            p.write_text(f'root = "{self.runsc_root}"\n' + p.read_text())
+        harness.write_shim_toml(d / "runsc-net.toml", network="host", extra=debug, top=root)
         conflist = {
             "cniVersion": "0.4.0",
             "name": self.network_name,
@@ -129,28 +132,64 @@ class CriContainerd:
         (self.cni_conf_dir / "10-shimtest.conflist").write_text(json.dumps(conflist, indent=2))
 
     def _config(self):
-        d = self.containerd.dir
+        if harness.STACK.major >= 2:
+            return self._config_v3()
         p = f"plugins.{CRI}"
-        out = f"""
+        return f"""
 [{p}]
   sandbox_image = "{images.PAUSE_IMAGE}"
-  restrict_oom_score_adj = true
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
+{self._runtime_settings()}
+[{p}.cni]
+  bin_dir = "{CNI_BIN_DIR}"
+{self._cni_settings()}
+[{p}.containerd]
+  snapshotter = "overlayfs"
+  default_runtime_name = "runc"
+{self._runtimes(p)}"""
+
+    def _config_v3(self):
+        """containerd 2.x: the same settings, in the plugins they moved to."""
+        images_p, runtime_p = 'plugins."io.containerd.cri.v1.images"', \
+            'plugins."io.containerd.cri.v1.runtime"'
+        return f"""
+[{images_p}]
+  snapshotter = "overlayfs"
+[{images_p}.pinned_images]
+  sandbox = "{images.PAUSE_IMAGE}"
+
+[plugins.{CRI}]
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+
+[{runtime_p}]
+{self._runtime_settings()}
+[{runtime_p}.cni]
+  bin_dirs = ["{CNI_BIN_DIR}"]
+{self._cni_settings()}
+[{runtime_p}.containerd]
+  default_runtime_name = "runc"
+{self._runtimes(runtime_p)}"""
+
+    @staticmethod
+    def _runtime_settings():
+        return """  restrict_oom_score_adj = true
   enable_selinux = false
   disable_apparmor = true
   netns_mounts_under_state_dir = true
   max_container_log_line_size = 16384
+"""
 
-[{p}.cni]
-  bin_dir = "{CNI_BIN_DIR}"
-  conf_dir = "{self.cni_conf_dir}"
+    def _cni_settings(self):
+        return f"""  conf_dir = "{self.cni_conf_dir}"
   max_conf_num = 1
+"""
 
-[{p}.containerd]
-  snapshotter = "overlayfs"
-  default_runtime_name = "runc"
-
+    def _runtimes(self, p):
+        """The handlers' tables below p (the plugin that holds `containerd.runtimes`)."""
+        d = self.containerd.dir
+        out = f"""
 [{p}.containerd.runtimes.runc]
   runtime_type = "{harness.RUNC_RUNTIME}"
 [{p}.containerd.runtimes.runc.options]

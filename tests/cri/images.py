@@ -137,8 +137,9 @@ def import_images(address, archives, namespace=CRI_NAMESPACE, timeout=120):
     """`ctr -a address -n k8s.io images import` each archive (unpacked for the default
     snapshotter, which the CRI plugin uses)."""
     for path in archives:
-        r = subprocess.run(["ctr", "-a", str(address), "-n", namespace, "images", "import",
-                            str(path)], capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run([harness.STACK.ctr, "-a", str(address), "-n", namespace, "images",
+                            "import", str(path)], capture_output=True, text=True,
+                           timeout=timeout)
         if r.returncode != 0:
             raise RuntimeError(f"ctr images import {path} failed ({r.returncode}):\n"
                                f"{r.stdout}{r.stderr}")

@@ -20,6 +20,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import cri_env  # noqa: E402
+import harness  # noqa: E402
 import images  # noqa: E402
 
 # (runtime, network) -> the CRI runtime handler (cri_env.HANDLERS).
@@ -169,6 +170,11 @@ class Pod:
             self.rt.RemoveContainer(self.api.RemoveContainerRequest(container_id=cid),
                                     timeout=120)
 
+    def reopen_log(self, cid, name):
+        with self.step(f"ReopenContainerLog {name}"):
+            self.rt.ReopenContainerLog(self.api.ReopenContainerLogRequest(container_id=cid),
+                                       timeout=30)
+
     def containers(self):
         api = self.api
         return self.rt.ListContainers(api.ListContainersRequest(
@@ -217,7 +223,11 @@ def test_cri_plugin_ready(env):
     assert (v.runtime_name, v.runtime_api_version) == ("containerd", "v1")
     conditions = {c.type: c.status for c in
                   rt.Status(api.StatusRequest(), timeout=30).status.conditions}
-    assert conditions == {"RuntimeReady": True, "NetworkReady": True}, conditions
+    # containerd 1.7 adds ContainerdHasNoDeprecationWarnings: our config must not earn one.
+    want = {"RuntimeReady": True, "NetworkReady": True}
+    if harness.STACK.version >= (1, 7):
+        want["ContainerdHasNoDeprecationWarnings"] = True
+    assert conditions == want, conditions
     for ref in (images.PAUSE_IMAGE, images.BUSYBOX_IMAGE):
         img = env.cri.image.ImageStatus(api.ImageStatusRequest(
             image=api.ImageSpec(image=ref)), timeout=30).image
@@ -371,6 +381,35 @@ def test_app_container_exits_by_itself(env, runtime, steps):
     pod.remove()  # removes its containers too
     assert list(env.cri.runtime.ListContainers(api.ListContainersRequest(),
                                                timeout=30).containers) == []
+    assert_clean(env)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_log_rotation(env, runtime, steps):
+    """The kubelet rotates a log by renaming the file and calling ReopenContainerLog:
+    what the running container writes next goes to a new file of the old name."""
+    api = env.cri.api
+    pod = Pod(env, f"logs-{runtime}", runtime, "host", steps)
+    pod.run()
+    cid = pod.create("ticker", ["sh", "-c", "i=0; while :; do echo tick$i; i=$((i+1)); "
+                                            "usleep 100000; done"])
+    pod.start(cid, "ticker")
+    assert wait_for(lambda: len(pod.log("ticker")) >= 2, 10), pod.log("ticker")
+    (pod.log_dir / "ticker.log").rename(pod.log_dir / "ticker.log.1")
+    s = pod.cstatus(cid)
+    assert state(api, s) == "CONTAINER_RUNNING", s
+    pod.reopen_log(cid, "ticker")
+    new = wait_for(lambda: len(pod.log("ticker")) >= 2 and pod.log("ticker"), 10)
+    assert new and all(stream == "stdout" and text.startswith("tick")
+                       for stream, _, text in new), new
+    # The new file carries on where the old one stopped.
+    old = [LOG_LINE.match(line).group(4)
+           for line in (pod.log_dir / "ticker.log.1").read_text().splitlines()]
+    assert int(new[0][2][4:]) > int(old[-1][4:]), (old[-1], new[0])
+    pod.stop_container(cid, "ticker", timeout=0)
+    pod.remove_container(cid, "ticker")
+    pod.stop()
+    pod.remove()
     assert_clean(env)
 
 

@@ -23,6 +23,10 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 
 
+def pytest_report_header(config):
+    return harness.STACK.describe()  # which containerd and runsc (stack.py: STACK, ...)
+
+
 @pytest.fixture(scope="session")
 def shim_binary():
     path = harness.shim_binary()

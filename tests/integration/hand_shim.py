@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import harness
+from tasks import wait_for
 from ttrpc_client import TASK, Client, decode, field_bytes, field_varint, first
 
 # containerd's default set for a container (oci.defaultUnixCaps).
@@ -103,7 +104,7 @@ class HandStartedShim:
         env = dict(os.environ, TTRPC_ADDRESS=cd.ttrpc_address)
         self.started = subprocess.run(
             [str(cd.shim), "-namespace", cd.ns, "-address", cd.address,
-             "-publish-binary", "/usr/bin/containerd", "-id", cid, "start"],
+             "-publish-binary", harness.STACK.containerd, "-id", cid, "start"],
             cwd=self.bundle, env=env, input=stdin, capture_output=True, timeout=20)
         self.address = self.started.stdout.decode().strip()
         self.client = None
@@ -125,6 +126,9 @@ class HandStartedShim:
             except (OSError, EOFError):
                 pass
             self.client.close()
+            # It exits once its queued events are out (up to 2 s after Shutdown), and a leak
+            # check may come right after this.
+            wait_for(lambda: harness._is_gone(self.pid), 10)
         self._drain.kill()
         self._drain.wait()
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -2,7 +2,8 @@
 
 One implementation of "start containerd with our shim, run a container, tear down"
 that pytest (conftest.py), scripts/run.sh and humans all share. Facts it relies on
-are in shared/DESIGN.md §4 and §4b.
+are in shared/DESIGN.md §4 and §4b. Which containerd, ctr and runsc it runs: stack.py
+(STACK, CONTAINERD_DIR, RUNSC).
 
 Everything an instance creates carries its random token: the temp dir is
 /tmp/shimtest-<token>, every namespace ends in -<token>. Any process whose command
@@ -30,6 +31,9 @@ import time
 import tty
 from pathlib import Path
 
+import stack
+
+STACK = stack.CURRENT
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SHIM = REPO_ROOT / "build/src/shim/containerd-shim-runsc-v1"
 SHIM_NAME = "containerd-shim-runsc-v1"
@@ -55,10 +59,12 @@ def shim_socket_path(grpc_address, ns, cid):
     return SHIM_SOCKET_DIR / digest
 
 
-def write_shim_toml(path, network="none", extra=""):
+def write_shim_toml(path, network="none", extra="", top=""):
     """The shim's runtime config. runsc refuses to create a sandbox with networking
-    in what looks like the host's netns here, so network must reach it (DESIGN §4)."""
-    Path(path).write_text(f'[runsc_config]\nnetwork = "{network}"\n{extra}')
+    in what looks like the host's netns here, so network must reach it (DESIGN §4).
+    binary_name is the stack's runsc; top: more top-level keys (before the table)."""
+    Path(path).write_text(f'binary_name = "{STACK.runsc}"\n{top}\n'
+                          f'[runsc_config]\nnetwork = "{network}"\n{extra}')
     return Path(path)
 
 
@@ -236,13 +242,9 @@ class Containerd:
             (bindir / SHIM_NAME).symlink_to(self.shim)
         self.config_path.write_text(self._config()
                                     + ((self.prepare(self) or "") if self.prepare else ""))
-        env = dict(os.environ, PATH=f"{bindir}:{os.environ.get('PATH', '/usr/bin:/bin')}")
         self._log = open(self.log_path, "wb")
         t0 = time.monotonic()
-        self.proc = subprocess.Popen(
-            ["containerd", "--config", str(self.config_path)], cwd=cwd, env=env,
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True)  # a Ctrl-C to the tests must not reach it first
+        self.spawn_containerd()
         try:
             self._wait_ready()
         except BaseException:
@@ -251,9 +253,33 @@ class Containerd:
         self.startup_seconds = time.monotonic() - t0
         return self
 
+    def spawn_containerd(self):
+        """containerd with our config, an empty cwd and our bin/ first on its PATH, then
+        the stack's dir (its runc shim). Also how a test restarts it; the log appends."""
+        env = dict(os.environ, PATH=STACK.path_env(f"{self.dir / 'bin'}:"
+                                                   + os.environ.get("PATH", "/usr/bin:/bin")))
+        # The delegating fake runscs (tests/fake_runsc) run the stack's runsc too.
+        env["REAL_RUNSC"] = STACK.runsc
+        if self._log.closed:
+            self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [STACK.containerd, "--config", str(self.config_path)], cwd=self.dir / "cwd",
+            env=env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True)  # a Ctrl-C to the tests must not reach it first
+        return self.proc
+
     def _config(self):
-        disabled = "" if self.cri else '"io.containerd.grpc.v1.cri"'
-        return f"""version = 2
+        # containerd 2 reads config version 3, where the CRI is three plugins (version 2
+        # files are migrated, but then the 1.x CRI table names would be ours to map).
+        if STACK.major >= 2:
+            version, cri = 3, stack.CRI_PLUGINS_V2
+        else:
+            version, cri = 2, ('"io.containerd.grpc.v1.cri"',)
+        disabled = "" if self.cri else ", ".join(cri)
+        # Tests read the events containerd forwards from its log ("event forwarded"): 1.6
+        # logs them at debug, 1.7 and 2.x at trace.
+        level = "trace" if STACK.version >= (1, 7) else "debug"
+        return f"""version = {version}
 root = "{self.root}"
 state = "{self.state}"
 disabled_plugins = [{disabled}]
@@ -265,7 +291,7 @@ disabled_plugins = [{disabled}]
   address = "{self.ttrpc_address}"
 
 [debug]
-  level = "debug"
+  level = "{level}"
 
 # Keep containerd's "opt" plugin out of the host's /opt/containerd.
 [plugins."io.containerd.internal.v1.opt"]
@@ -278,7 +304,7 @@ disabled_plugins = [{disabled}]
             if self.proc.poll() is not None:
                 raise RuntimeError(f"containerd exited with {self.proc.returncode}:\n"
                                    + self.log_text()[-4000:])
-            r = subprocess.run(["ctr", "-a", self.address, "version"],
+            r = subprocess.run([STACK.ctr, "-a", self.address, "version"],
                                capture_output=True, timeout=10)
             if r.returncode == 0:
                 return
@@ -396,7 +422,7 @@ disabled_plugins = [{disabled}]
         SIGTERM to the task, and busybox as PID 1 ignores it). input: bytes for
         ctr's stdin (None: /dev/null). tty: give ctr a pty as stdin/stdout, which
         `ctr run --tty` requires; its stdout then has the pty's CRLF line ends."""
-        cmd = ["timeout", "-s", "KILL", str(timeout), "ctr", "-a", self.address,
+        cmd = ["timeout", "-s", "KILL", str(timeout), STACK.ctr, "-a", self.address,
                "-n", ns or self.namespace, *map(str, args)]
         if tty:
             return _run_on_pty(cmd, input or b"", timeout + 10)

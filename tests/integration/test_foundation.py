@@ -50,7 +50,7 @@ def run_to_eof(cmd, cwd, env, timeout):
 
 def shim_args(shim, *extra):
     return [str(shim), "-namespace", NS, "-address", ADDR,
-            "-publish-binary", shutil.which("containerd") or "/usr/bin/containerd",
+            "-publish-binary", harness.STACK.containerd,
             "-id", ID, *extra]
 
 

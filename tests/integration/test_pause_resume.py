@@ -4,11 +4,12 @@ answered "not implemented" for."""
 import subprocess
 import time
 
+import harness
 from tasks import kill_and_remove, start_detached, task_status, unique
 
 
 def test_pause_resume_states_and_events(cd):
-    events = subprocess.Popen(["ctr", "-a", cd.address, "-n", cd.ns, "events"],
+    events = subprocess.Popen([harness.STACK.ctr, "-a", cd.address, "-n", cd.ns, "events"],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         time.sleep(0.3)
@@ -61,7 +62,7 @@ def test_metrics_show_memory_usage(cd):
 
 def test_oom_before_exit(cd):
     """A container limited to 64 MiB that allocates far more: /tasks/oom, then /tasks/exit."""
-    events = subprocess.Popen(["ctr", "-a", cd.address, "-n", cd.ns, "events"],
+    events = subprocess.Popen([harness.STACK.ctr, "-a", cd.address, "-n", cd.ns, "events"],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     cid = unique(cd, "oom")
     try:

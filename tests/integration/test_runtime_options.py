@@ -112,7 +112,8 @@ def test_runc_v1_options_binary_and_root(cd, tmp_path):
     cid = unique(cd, "v1opts")
     calls = tmp_path / "calls"
     wrapper = tmp_path / "my-runsc"
-    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec runsc --network=none "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n'
+                       f'exec {harness.STACK.runsc} --network=none "$@"\n')
     wrapper.chmod(0o755)
     root = tmp_path / "runsc-root"
     with HandStartedShim(cd, cid, spec_for(cd, cid, ["sleep", "30"])) as shim:

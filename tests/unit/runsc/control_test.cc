@@ -1,9 +1,12 @@
 // The sandbox control client: request and reply texts, and a whole Wait against a fake
-// control server listening where runsc's would (the abstract name with its trailing NUL).
+// control server listening where runsc's would: runsc 20221219's abstract name (with its
+// trailing NUL), or runsc 20240729's socket file that the sandbox's state file names.
 #include "runsc/control.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -14,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "base/file.h"
 #include "base/strings.h"
 
 namespace shim {
@@ -50,25 +54,55 @@ TEST(ControlWaitReply, NonsenseIsInternal) {
   }
 }
 
+// No state file there: runsc 20221219's abstract name is tried.
+constexpr const char* kNoStateRoot = "/nonexistent-runsc-root";
+
+TEST(ControlSocketPath, FromTheStateFile) {
+  // Trimmed from a runsc 20240729 state file.
+  EXPECT_EQ(control_socket_path(R"({"id":"s1","sandbox":{"id":"s1","pid":9490,)"
+                                R"("controlSocketPath":"/var/run/runsc-s1.sock"}})"),
+            "/var/run/runsc-s1.sock");
+  // runsc 20221219 records none.
+  EXPECT_EQ(control_socket_path(R"({"id":"s1","sandbox":{"id":"s1","pid":9490}})"), "");
+  for (std::string_view text :
+       {"", "{", "[]", R"({"sandbox":3})", R"({"sandbox":{"controlSocketPath":7}})"}) {
+    EXPECT_EQ(control_socket_path(text), "") << text;
+  }
+}
+
 TEST(ConnectSandboxControl, NobodyListeningIsUnavailable) {
-  auto fd = connect_sandbox_control(str_cat("no-such-sandbox-", ::getpid()));
+  auto fd = connect_sandbox_control(kNoStateRoot, str_cat("no-such-sandbox-", ::getpid()));
   ASSERT_FALSE(fd.ok());
   EXPECT_EQ(fd.error().code(), Code::kUnavailable);
 }
 
-// A control server on runsc's address for `sandbox_id`, answering one connection with
-// `serve(fd)` on its own thread.
+// A control server on runsc's address for `sandbox_id` (the abstract name, or the file
+// `socket_path` when given), answering one connection with `serve(fd)` on its own thread.
 class FakeControlServer {
  public:
   template <class Serve>
-  FakeControlServer(const std::string& sandbox_id, Serve serve) {
+  FakeControlServer(const std::string& sandbox_id, Serve serve, const std::string& socket_path = "")
+      : socket_path_(socket_path) {
     listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
-    std::string name = "runsc-sandbox." + sandbox_id;
-    std::memcpy(addr.sun_path + 1, name.data(), name.size());
-    auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size() + 2);
-    EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), length), 0);
+    socklen_t length = 0;
+    if (socket_path.empty()) {
+      std::string name = "runsc-sandbox." + sandbox_id;
+      std::memcpy(addr.sun_path + 1, name.data(), name.size());
+      length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size() + 2);
+    } else {
+      // As runsc binds a path longer than sun_path: through its open directory.
+      size_t slash = socket_path.rfind('/');
+      int dir = ::open(socket_path.substr(0, slash).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      std::string via = str_cat("/proc/self/fd/", dir, socket_path.substr(slash));
+      std::memcpy(addr.sun_path, via.data(), via.size());
+      length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + via.size() + 1);
+      EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), length), 0);
+      ::close(dir);
+      length = 0;
+    }
+    if (length != 0) EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), length), 0);
     EXPECT_EQ(::listen(listener_, 4), 0);
     thread_ = std::thread([this, serve] {
       int conn = ::accept(listener_, nullptr, nullptr);
@@ -81,9 +115,11 @@ class FakeControlServer {
     ::shutdown(listener_, SHUT_RDWR);
     thread_.join();
     ::close(listener_);
+    if (!socket_path_.empty()) ::unlink(socket_path_.c_str());
   }
 
  private:
+  std::string socket_path_;
   int listener_ = -1;
   std::thread thread_;
 };
@@ -99,8 +135,9 @@ Task<void> drive(Task<Result<int>> task, std::optional<Result<int>>* out, Reacto
   reactor->stop();
 }
 
-Result<int> wait_on(Reactor& reactor, const std::string& sandbox_id, const std::string& cid) {
-  auto fd = connect_sandbox_control(sandbox_id);
+Result<int> wait_on(Reactor& reactor, const std::string& sandbox_id, const std::string& cid,
+                    const std::string& state_root = kNoStateRoot) {
+  auto fd = connect_sandbox_control(state_root, sandbox_id);
   if (!fd) return std::move(fd).error();
   std::optional<Result<int>> out;
   reactor.post(
@@ -131,6 +168,39 @@ TEST(WaitViaControl, AsksForTheContainerAndReadsASplitReply) {
   ASSERT_TRUE(code.ok()) << code.error().message();
   EXPECT_EQ(*code, 3);
   EXPECT_EQ(request, R"({"arg":"app1","method":"containerManager.Wait"})");
+}
+
+TEST(WaitViaControl, AtTheSocketFileTheStateFileNames) {
+  auto reactor = Reactor::create();
+  ASSERT_TRUE(reactor.ok());
+  char dir[] = "/tmp/ctltest-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  // A root as deep as a CRI sandbox's: the socket's path is longer than sun_path holds.
+  std::string root = str_cat(dir, "/", std::string(64, 'r'));
+  ASSERT_EQ(::mkdir(root.c_str(), 0700), 0);
+  std::string sandbox = str_cat("ctltest-", ::getpid(), "-f-", std::string(40, 's'));
+  std::string socket_path = str_cat(root, "/runsc-", sandbox, ".sock");
+  std::string state_file = str_cat(root, "/", sandbox, "_sandbox:", sandbox, ".state");
+  ASSERT_TRUE(
+      write_file_atomic(state_file, str_cat(R"({"id":")", sandbox, R"(","sandbox":{)",
+                                            R"("controlSocketPath":")", socket_path, R"("}})"))
+          .ok());
+  {
+    FakeControlServer server(
+        sandbox,
+        [](int fd) {
+          (void)read_request(fd);
+          std::string reply = R"({"success":true,"err":"","result":1792})";
+          ASSERT_EQ(::write(fd, reply.data(), reply.size()), static_cast<ssize_t>(reply.size()));
+        },
+        socket_path);
+    auto code = wait_on(**reactor, sandbox, "app1", root);
+    ASSERT_TRUE(code.ok()) << code.error().message();
+    EXPECT_EQ(*code, 7);
+  }
+  ::unlink(state_file.c_str());
+  ::rmdir(root.c_str());
+  ::rmdir(dir);
 }
 
 TEST(WaitViaControl, SandboxGoneIsUnavailable) {
