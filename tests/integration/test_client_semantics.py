@@ -184,8 +184,10 @@ def test_kill_after_runsc_state_is_gone(cd):
     root = Path("/run/containerd/runsc") / cd.ns / cid
     assert root.is_dir()
     shutil.rmtree(root)  # what `runc delete` on a shared --root does to it
-    r = cd.ctr("task", "kill", "-s", "SIGKILL", cid, timeout=30)
-    assert r.returncode != 0 and b"not found" in r.stderr, diag(cd, cid, r)
+    # The code on the shim itself: containerd 2's ctr leaves it out of its message.
+    with Client(str(cd.socket_path(cid)), timeout=30) as shim:
+        code, msg, _ = shim.call(TASK, "Kill", ids(cid) + field_varint(3, 9))
+    assert code == NOT_FOUND, (code, msg)
     assert wait_for(lambda: task_status(cd, cid) == "STOPPED", 2, 0.05), diag(cd, cid)
     r = cd.ctr("task", "delete", cid, timeout=30)
     assert r.returncode == 0, diag(cd, cid, r)
