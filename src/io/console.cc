@@ -137,6 +137,22 @@ Task<Result<UniqueFd>> ConsoleSocket::receive_master(std::chrono::milliseconds t
   }
 }
 
+Result<Pty> open_pty() {
+  Pty pty;
+  pty.master.reset(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!pty.master) return errno_error("open a pty");
+  if (::grantpt(pty.master.get()) != 0 || ::unlockpt(pty.master.get()) != 0) {
+    return errno_error("unlock the pty");
+  }
+  char name[64];
+  if (::ptsname_r(pty.master.get(), name, sizeof name) != 0) return errno_error("ptsname");
+  pty.replica.reset(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!pty.replica) return errno_error(str_cat("open ", name));
+  int flags = ::fcntl(pty.master.get(), F_GETFL);
+  ::fcntl(pty.master.get(), F_SETFL, flags | O_NONBLOCK);
+  return pty;
+}
+
 Result<void> set_window_size(int master, uint32_t width, uint32_t height) {
   winsize ws{};
   ws.ws_col = static_cast<unsigned short>(width);

@@ -1,5 +1,6 @@
 // The terminal side of a process: the unix socket runsc's --console-socket connects to, the pty
-// master it sends back (SCM_RIGHTS), and window size changes on that master.
+// master it sends back (SCM_RIGHTS), a pty the shim opens itself, and window size changes on a
+// master.
 #pragma once
 
 #include <chrono>
@@ -43,6 +44,13 @@ class ConsoleSocket {
   UniqueFd listener_;
   UniqueFd conn_;
 };
+
+// A pty the shim makes itself, for a process whose sandbox takes the replica as its stdio.
+struct Pty {
+  UniqueFd master;   // non-blocking, CLOEXEC: the shim's side
+  UniqueFd replica;  // CLOEXEC, not our controlling terminal: the process's side
+};
+Result<Pty> open_pty();
 
 // TIOCSWINSZ on a pty master.
 Result<void> set_window_size(int master, uint32_t width, uint32_t height);

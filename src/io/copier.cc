@@ -59,6 +59,29 @@ Copier::~Copier() {
   unwatch();
   if (linger_timer_ != 0) reactor_.cancel(linger_timer_);
   if (batch_timer_ != 0) reactor_.cancel(batch_timer_);
+  if (hold_timer_ != 0) reactor_.cancel(hold_timer_);
+}
+
+void Copier::hold_reader(UniqueFd hold) {
+  reader_hold_ = std::move(hold);
+  if (!reader_hold_) return;
+  hold_timer_ = reactor_.call_after(kReaderHoldLimit, [this] {
+    hold_timer_ = 0;
+    release_reader_hold(/*force=*/true);
+  });
+}
+
+void Copier::release_reader_hold(bool force) {
+  if (!reader_hold_) return;
+  if (!force) {
+    // Our hold never reads: less in the fifo than we put there means the client reads.
+    int unread = 0;
+    if (!dst_ || ::ioctl(dst_.get(), FIONREAD, &unread) != 0) return;
+    if (static_cast<uint64_t>(unread) >= copied_) return;
+  }
+  reader_hold_.reset();
+  if (hold_timer_ != 0) reactor_.cancel(hold_timer_);
+  hold_timer_ = 0;
 }
 
 void Copier::start() {
@@ -92,6 +115,7 @@ void Copier::pump() {
       case Step::kProgress:
         continue;
       case Step::kSrcEmpty:
+        release_reader_hold(/*force=*/false);
         if (finish_when_idle_) return finish();
         if (uint64_t moved = copied_ + discarded_ - start;
             batch_small_reads_ && moved > 0 && moved < kBatch) {
@@ -99,6 +123,7 @@ void Copier::pump() {
         }
         return watch(src_.get(), EPOLLIN);
       case Step::kDstFull:
+        release_reader_hold(/*force=*/false);
         return watch(dst_.get(), EPOLLOUT);
       case Step::kEof:
         return at_eof();
@@ -239,6 +264,7 @@ void Copier::finish() {
   unwatch();
   src_.reset();
   dst_.reset();
+  release_reader_hold(/*force=*/true);  // the client sees EOF once our hold is gone too
   done_ = true;
   log::debug("io ", name_, ": done, ", copied_, " bytes copied, ", discarded_, " discarded, ",
              wakeups_, " wake-ups");

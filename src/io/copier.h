@@ -3,6 +3,7 @@
 // EOF on the source is passed on by closing the destination.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -36,6 +37,13 @@ class Copier {
   // what is buffered in it. ctr closes its end as soon as it learns the process exited, so
   // "written into the fifo" is not yet "delivered"; done() then means delivered.
   void linger_until_read() { linger_ = true; }
+  // `hold` is a read side of the destination fifo that the shim opened because the client's
+  // reader was not there yet (containerd's client opens it from a goroutine, late). It is
+  // kept, so what is written waits in the fifo rather than failing EPIPE, until someone else
+  // is seen reading (the fifo holds less than was written), the output ends and has been read,
+  // or kReaderHoldLimit passes: then a vanished client shows as EPIPE again.
+  void hold_reader(UniqueFd hold);
+  static constexpr std::chrono::milliseconds kReaderHoldLimit{2000};
 
   bool done() const { return done_; }
   uint64_t copied() const { return copied_; }
@@ -55,6 +63,8 @@ class Copier {
   void watch(int fd, uint32_t events);
   void unwatch();
   void start_discarding();
+  // Lets go of the reader hold once the fifo shows another reader (or `force`).
+  void release_reader_hold(bool force);
   void at_eof();
   void finish();
 
@@ -62,6 +72,8 @@ class Copier {
   std::string name_;
   UniqueFd src_;
   UniqueFd dst_;
+  UniqueFd reader_hold_;
+  Reactor::TimerId hold_timer_ = 0;
   DoneCallback on_done_;
   bool use_splice_ = true;
   bool batch_small_reads_ = true;

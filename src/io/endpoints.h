@@ -21,8 +21,8 @@ Result<Pipe> make_pipe();
 // An output endpoint given as a path: a fifo is opened for writing without blocking, anything
 // else is appended to, as containerd does. containerd's client opens its read side from a
 // goroutine, so it can still be missing: then, if `reader_hold` is given, the shim holds a read
-// side itself (returned there) until the client has had time to arrive (the caller closes it
-// once the process's stdio is handed over); without `reader_hold` that is an error.
+// side itself (returned there) until the client has had time to arrive (its copier lets it go:
+// Copier::hold_reader); without `reader_hold` that is an error.
 Result<UniqueFd> open_output_path(const std::string& path, UniqueFd* reader_hold = nullptr);
 // file:// output: parent directories and the file are created as needed, appended to.
 Result<UniqueFd> open_output_file(const std::string& path);

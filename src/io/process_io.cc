@@ -10,36 +10,49 @@
 namespace shim::io {
 namespace {
 
-Result<UniqueFd> open_output_endpoint(const StdioUri& uri, std::vector<UniqueFd>& reader_holds) {
+// The endpoint, and in `hold` a read side the shim opened for a client not there yet.
+Result<UniqueFd> open_output_endpoint(const StdioUri& uri, UniqueFd& hold) {
   if (uri.kind == StdioKind::kFile) return open_output_file(uri.path);
-  UniqueFd hold;
-  auto fd = open_output_path(uri.path, &hold);
-  if (hold) reader_holds.push_back(std::move(hold));
-  return fd;
+  return open_output_path(uri.path, &hold);
 }
 
 }  // namespace
 
 Result<std::unique_ptr<ProcessIo>> ProcessIo::open(Reactor& reactor, ChildReaper& reaper,
                                                    const StdioConfig& config, std::string_view ns,
-                                                   std::string_view id) {
+                                                   std::string_view id, TerminalMaker maker) {
   std::unique_ptr<ProcessIo> io(new ProcessIo(reactor, reaper));
   // On failure the destructor releases whatever was opened so far.
-  if (auto r = io->init(config, ns, id); !r) return std::move(r).error().wrap("open stdio");
+  if (auto r = io->init(config, ns, id, maker); !r) return std::move(r).error().wrap("open stdio");
   return io;
 }
 
-Result<void> ProcessIo::init(const StdioConfig& config, std::string_view ns, std::string_view id) {
+Result<void> ProcessIo::init(const StdioConfig& config, std::string_view ns, std::string_view id,
+                             TerminalMaker maker) {
   terminal_ = config.terminal;
-  if (terminal_) {
+  if (terminal_ && maker == TerminalMaker::kRunsc) {
     auto console = ConsoleSocket::create(reactor_);
     if (!console) return std::move(console).error();
     console_ = std::move(*console);
+  } else if (terminal_) {
+    SHIM_TRY(open_own_terminal());
   }
   SHIM_TRY(open_stdin(config.stdin_path));
   SHIM_TRY(open_outputs(config, ns, id));
   if (config.io_uid != 0 || config.io_gid != 0)
     return chown_child_ends(config.io_uid, config.io_gid);
+  return ok();
+}
+
+Result<void> ProcessIo::open_own_terminal() {
+  auto pty = open_pty();
+  if (!pty) return std::move(pty).error().wrap("terminal");
+  for (UniqueFd* end : {&child_stdin_, &child_stdout_, &child_stderr_}) {
+    auto copy = dup_fd(pty->replica.get());
+    if (!copy) return std::move(copy).error();
+    *end = std::move(*copy);
+  }
+  master_ = std::move(pty->master);
   return ok();
 }
 
@@ -99,7 +112,7 @@ Result<void> ProcessIo::open_outputs(const StdioConfig& config, std::string_view
   if (terminal_) {
     // stderr is the same pty as stdout, so its endpoint is unused.
     if (out->kind != StdioKind::kNull) {
-      auto dst = open_output_endpoint(*out, reader_holds_);
+      auto dst = open_output_endpoint(*out, stdout_hold_);
       if (!dst) return std::move(dst).error().wrap("stdout");
       stdout_dst_ = std::move(*dst);
     }
@@ -127,11 +140,11 @@ Result<void> ProcessIo::open_output(const std::string& text, std::unique_ptr<Cop
     return Error(Code::kInvalidArgument, str_cat(name, ": binary:// is only honoured on stdout"));
   }
 
-  UniqueFd dst;
+  UniqueFd dst, hold;
   if (shared != nullptr && shared->valid()) {
     dst = std::move(*shared);
   } else {
-    auto opened = open_output_endpoint(*uri, reader_holds_);
+    auto opened = open_output_endpoint(*uri, hold);
     if (!opened) return std::move(opened).error().wrap(name);
     dst = std::move(*opened);
     grow_pipe(dst.get());  // a fifo's buffer is shared with the client: fewer wake-ups for both
@@ -146,16 +159,17 @@ Result<void> ProcessIo::open_output(const std::string& text, std::unique_ptr<Cop
   if (!pipe) return std::move(pipe).error();
   grow_pipe(pipe->read.get());
   child_end = std::move(pipe->write);
-  copier = make_output_copier(name, std::move(pipe->read), std::move(dst));
+  copier = make_output_copier(name, std::move(pipe->read), std::move(dst), std::move(hold));
   return ok();
 }
 
-std::unique_ptr<Copier> ProcessIo::make_output_copier(const char* name, UniqueFd src,
-                                                      UniqueFd dst) {
+std::unique_ptr<Copier> ProcessIo::make_output_copier(const char* name, UniqueFd src, UniqueFd dst,
+                                                      UniqueFd reader_hold) {
   ++outputs_pending_;
   auto copier = std::make_unique<Copier>(reactor_, name, std::move(src), std::move(dst),
                                          [this] { output_finished(); });
   copier->linger_until_read();
+  copier->hold_reader(std::move(reader_hold));
   copier->start();
   return copier;
 }
@@ -184,6 +198,8 @@ Task<Result<void>> ProcessIo::attach() {
     console_.reset();  // one terminal per process: the socket and its directory can go
     if (!master) co_return std::move(master).error().wrap("attach terminal");
     master_ = std::move(*master);
+  }
+  if (terminal_ && master_) {
     if (pending_size_) {
       if (auto r = set_window_size(master_.get(), pending_size_->first, pending_size_->second);
           !r) {
@@ -201,10 +217,6 @@ void ProcessIo::close_child_ends() {
   child_stdin_.reset();
   child_stdout_.reset();
   child_stderr_.reset();
-  // The client has had all of runsc's create/exec to open its fifos: from here on a vanished
-  // reader must show as EPIPE (output discarded) and the end of output as EOF, so our own read
-  // sides go.
-  reader_holds_.clear();
 }
 
 Result<void> ProcessIo::start_terminal_copies() {
@@ -212,7 +224,8 @@ Result<void> ProcessIo::start_terminal_copies() {
   if (!out_src) return std::move(out_src).error();
   // Counted as pending since open(); this copier is what ends it.
   --outputs_pending_;
-  stdout_copier_ = make_output_copier("terminal", std::move(*out_src), std::move(stdout_dst_));
+  stdout_copier_ = make_output_copier("terminal", std::move(*out_src), std::move(stdout_dst_),
+                                      std::move(stdout_hold_));
   if (stdin_src_ && !stdin_closed_) {
     auto in_dst = dup_fd(master_.get());
     if (!in_dst) return std::move(in_dst).error();
@@ -233,7 +246,7 @@ void ProcessIo::close_stdin() {
 
 Result<void> ProcessIo::resize(uint32_t width, uint32_t height) {
   if (!terminal_) return ok();  // as runc's shim: nothing to resize, and no error
-  if (!master_) {
+  if (!master_ || !attached_) {
     // Applied once the master arrives, so a size sent before Start is not lost.
     pending_size_ = {width, height};
     return ok();

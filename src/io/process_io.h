@@ -23,6 +23,10 @@
 
 namespace shim::io {
 
+// Who makes a terminal: runsc (it sends the master over the console socket) or the shim (a
+// pty of its own, whose replica it hands to the sandbox as the process's stdio).
+enum class TerminalMaker { kRunsc, kShim };
+
 struct StdioConfig {
   std::string stdin_path, stdout_path, stderr_path;
   bool terminal = false;
@@ -40,12 +44,14 @@ class ProcessIo {
   // once (it needs the reactor running). For a terminal, also listens on a console socket.
   static Result<std::unique_ptr<ProcessIo>> open(Reactor& reactor, ChildReaper& reaper,
                                                  const StdioConfig& config, std::string_view ns,
-                                                 std::string_view id);
+                                                 std::string_view id,
+                                                 TerminalMaker maker = TerminalMaker::kRunsc);
   ~ProcessIo();
   ProcessIo(const ProcessIo&) = delete;
   ProcessIo& operator=(const ProcessIo&) = delete;
 
-  // The fds to give runsc as the process's stdio; -1 means /dev/null. All -1 for a terminal.
+  // The fds to give runsc as the process's stdio; -1 means /dev/null. For a terminal: all -1
+  // when runsc makes it, the pty's replica (three times) when the shim does.
   int child_stdin() const { return child_stdin_.get(); }
   int child_stdout() const { return child_stdout_.get(); }
   int child_stderr() const { return child_stderr_.get(); }
@@ -59,6 +65,8 @@ class ProcessIo {
 
   // When runsc failed and the child's ends went nowhere: closes the shim's copies, so the
   // output ends now (EOF) instead of at drained()'s deadline. attach() does this first too.
+  // (A read side the shim holds on an output fifo for a late client stays with its copier:
+  // see Copier::hold_reader.)
   void close_child_ends();
 
   // CloseIO: forwards what the client already wrote, then the process sees EOF on stdin. The
@@ -86,14 +94,17 @@ class ProcessIo {
   ProcessIo(Reactor& reactor, ChildReaper& reaper)
       : reactor_(reactor), reaper_(reaper), wait_(reactor) {}
 
-  Result<void> init(const StdioConfig& config, std::string_view ns, std::string_view id);
+  Result<void> init(const StdioConfig& config, std::string_view ns, std::string_view id,
+                    TerminalMaker maker);
+  Result<void> open_own_terminal();
   Result<void> open_stdin(const std::string& path);
   Result<void> open_outputs(const StdioConfig& config, std::string_view ns, std::string_view id);
   Result<void> open_output(const std::string& text, std::unique_ptr<Copier>& copier,
                            UniqueFd& child_end, UniqueFd* shared_dst, const char* name);
   Result<void> start_terminal_copies();
   Result<void> chown_child_ends(uint32_t uid, uint32_t gid);
-  std::unique_ptr<Copier> make_output_copier(const char* name, UniqueFd src, UniqueFd dst);
+  std::unique_ptr<Copier> make_output_copier(const char* name, UniqueFd src, UniqueFd dst,
+                                             UniqueFd reader_hold = {});
   void output_finished();
 
   Reactor& reactor_;
@@ -105,8 +116,6 @@ class ProcessIo {
 
   // A write side of the stdin fifo, so that only CloseIO ends stdin (see open_input_path).
   UniqueFd stdin_writer_hold_;
-  // Read sides of output fifos the client had not opened yet (see open_output_path).
-  std::vector<UniqueFd> reader_holds_;
   UniqueFd child_stdin_;
   UniqueFd child_stdout_;
   UniqueFd child_stderr_;
@@ -120,6 +129,7 @@ class ProcessIo {
   UniqueFd master_;
   UniqueFd stdin_src_;
   UniqueFd stdout_dst_;
+  UniqueFd stdout_hold_;  // a read side of stdout's fifo, for a client not there yet
   std::optional<std::pair<uint32_t, uint32_t>> pending_size_;  // width, height
 
   int outputs_pending_ = 0;

@@ -6,51 +6,10 @@
 #include <fstream>
 #include <string_view>
 
+#include "base/capability_names.h"
+
 namespace shim {
 namespace {
-
-// Linux's numbering (include/uapi/linux/capability.h).
-constexpr std::array<std::string_view, 41> kNames = {"CAP_CHOWN",
-                                                     "CAP_DAC_OVERRIDE",
-                                                     "CAP_DAC_READ_SEARCH",
-                                                     "CAP_FOWNER",
-                                                     "CAP_FSETID",
-                                                     "CAP_KILL",
-                                                     "CAP_SETGID",
-                                                     "CAP_SETUID",
-                                                     "CAP_SETPCAP",
-                                                     "CAP_LINUX_IMMUTABLE",
-                                                     "CAP_NET_BIND_SERVICE",
-                                                     "CAP_NET_BROADCAST",
-                                                     "CAP_NET_ADMIN",
-                                                     "CAP_NET_RAW",
-                                                     "CAP_IPC_LOCK",
-                                                     "CAP_IPC_OWNER",
-                                                     "CAP_SYS_MODULE",
-                                                     "CAP_SYS_RAWIO",
-                                                     "CAP_SYS_CHROOT",
-                                                     "CAP_SYS_PTRACE",
-                                                     "CAP_SYS_PACCT",
-                                                     "CAP_SYS_ADMIN",
-                                                     "CAP_SYS_BOOT",
-                                                     "CAP_SYS_NICE",
-                                                     "CAP_SYS_RESOURCE",
-                                                     "CAP_SYS_TIME",
-                                                     "CAP_SYS_TTY_CONFIG",
-                                                     "CAP_MKNOD",
-                                                     "CAP_LEASE",
-                                                     "CAP_AUDIT_WRITE",
-                                                     "CAP_AUDIT_CONTROL",
-                                                     "CAP_SETFCAP",
-                                                     "CAP_MAC_OVERRIDE",
-                                                     "CAP_MAC_ADMIN",
-                                                     "CAP_SYSLOG",
-                                                     "CAP_WAKE_ALARM",
-                                                     "CAP_BLOCK_SUSPEND",
-                                                     "CAP_AUDIT_READ",
-                                                     "CAP_PERFMON",
-                                                     "CAP_BPF",
-                                                     "CAP_CHECKPOINT_RESTORE"};
 
 constexpr std::array<std::string_view, 5> kSets = {"bounding", "effective", "inheritable",
                                                    "permitted", "ambient"};
@@ -67,11 +26,6 @@ int number_of(const nlohmann::json& entry) {
 }
 
 }  // namespace
-
-int capability_number(const std::string& name) {
-  auto it = std::find(kNames.begin(), kNames.end(), name);
-  return it == kNames.end() ? -1 : static_cast<int>(it - kNames.begin());
-}
 
 bool names_capabilities_from(const nlohmann::json& process, int known_count) {
   const nlohmann::json* caps = capability_sets(process);
@@ -97,7 +51,7 @@ std::vector<std::string> drop_unknown_granted_capabilities(nlohmann::json& proce
   for (const auto& entry : *bounding) {
     if (int n = number_of(entry); n >= 0) asked |= uint64_t{1} << n;
   }
-  constexpr uint64_t kNamed = (uint64_t{1} << kNames.size()) - 1;
+  constexpr uint64_t kNamed = (uint64_t{1} << kCapabilityNameCount) - 1;
   if (granted == 0 || asked != (granted & kNamed)) return dropped;
 
   for (std::string_view set : kSets) {

@@ -10,11 +10,9 @@
 #include <string>
 #include <vector>
 
-namespace shim {
+#include "base/capability_names.h"
 
-// The capability's number (CAP_CHOWN 0 ... CAP_CHECKPOINT_RESTORE 40), or -1 for a name
-// this table does not have.
-int capability_number(const std::string& name);
+namespace shim {
 
 // `process` is an OCI Process object: a spec's "process", or an exec's whole spec.
 

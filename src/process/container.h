@@ -3,6 +3,7 @@
 
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "cgroups/cgroup.h"
@@ -29,6 +30,12 @@ struct Container {
   uint32_t io_uid = 0;
   uint32_t io_gid = 0;
   std::unique_ptr<Runsc> runsc;
+  // What an exec's spec may leave out, from the container's own process (as `runsc exec`
+  // fills it in): {"cwd": ..., "capabilities": ...}.
+  nlohmann::json exec_defaults;
+  // Execs go through the sandbox's control socket until it fails to serve one (a runsc whose
+  // API differs); `runsc exec` from then on.
+  bool direct_exec = true;
   // The host cgroup the sandbox runs in (stats, updates) and its OOM watch; absent when the
   // sandbox's cgroup could not be found (the container still runs).
   std::unique_ptr<Cgroup> cgroup;

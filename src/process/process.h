@@ -22,7 +22,10 @@ struct Process {
   pid_t pid = 0;           // reported to containerd
   pid_t host_pid = 0;      // what the reaper watches: the sandbox, or the runsc-exec waiter
   pid_t internal_pid = 0;  // pid inside the sandbox (exec), for `runsc kill --pid`
-  std::string spec_json;   // exec only: the OCI Process from ExecProcessRequest
+  // An exec started through the sandbox's control socket: no host process of its own; waited
+  // on, signalled and resized through the socket.
+  bool in_sandbox = false;
+  std::string spec_json;  // exec only: the OCI Process from ExecProcessRequest
   std::unique_ptr<io::ProcessIo> io;
 
   // A Start in flight: an exit that arrives meanwhile waits for it, so containerd always

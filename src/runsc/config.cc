@@ -59,6 +59,11 @@ Result<ShimConfig> parse_shim_config(std::string_view text, std::string_view sou
   SHIM_TRY(root);
   config.root = std::move(*root);
 
+  if (const toml::node* direct = table.get("direct_exec")) {
+    if (!direct->is_boolean()) return invalid(source, "direct_exec: want true or false");
+    config.direct_exec = *direct->value<bool>();
+  }
+
   // Other top-level keys (the Go shim's log_level, ...) are not ours: ignored on purpose.
   if (const toml::node* flags = table.get("runsc_config")) {
     const toml::table* flag_table = flags->as_table();

@@ -16,6 +16,9 @@ inline constexpr std::string_view kDefaultShimConfigPath = "/etc/containerd/runs
 struct ShimConfig {
   std::string binary_name = "runsc";
   std::string root = "/run/containerd/runsc";
+  // Execs start through the sandbox's control socket (no runsc process per exec); false
+  // (`direct_exec = false`) runs `runsc exec` for each, as before.
+  bool direct_exec = true;
   // `[runsc_config]` as {key, value text}, sorted by key so argv is deterministic.
   std::vector<std::pair<std::string, std::string>> runsc_flags;
 };

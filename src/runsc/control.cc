@@ -22,20 +22,17 @@ namespace {
 
 using nlohmann::json;
 
-// A Wait lasts as long as the container: the deadline is only there because ReadableWait
-// wants one.
-constexpr std::chrono::milliseconds kNoDeadline = std::chrono::hours(24 * 365);
 // A reply is a few dozen bytes; anything near this is not runsc talking.
 constexpr size_t kMaxReply = 64 * 1024;
 
 }  // namespace
 
-std::string control_wait_request(std::string_view container_id) {
-  json request = {{"method", "containerManager.Wait"}, {"arg", container_id}};
+std::string control_request(std::string_view method, const json& arg) {
+  json request = {{"method", method}, {"arg", arg}};
   return request.dump();
 }
 
-Result<int> parse_control_wait_reply(std::string_view reply) {
+Result<json> parse_control_reply(std::string_view reply) {
   json doc = json::parse(reply, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("success") ||
       !doc["success"].is_boolean()) {
@@ -47,12 +44,22 @@ Result<int> parse_control_wait_reply(std::string_view reply) {
                                                                     : std::string("no message");
     return Error(classify_runsc_error(err), str_cat("sandbox control: ", err));
   }
-  if (!doc.contains("result") || !doc["result"].is_number_unsigned()) {
+  return doc.contains("result") ? std::move(doc["result"]) : json();
+}
+
+std::string control_wait_request(std::string_view container_id) {
+  return control_request("containerManager.Wait", container_id);
+}
+
+Result<int> parse_control_wait_reply(std::string_view reply) {
+  auto result = parse_control_reply(reply);
+  SHIM_TRY(result);
+  if (!result->is_number_unsigned()) {
     return Error(Code::kInternal,
                  str_cat("sandbox control: no wait status in \"", reply.substr(0, 200), "\""));
   }
   // The same encoding waitpid gives.
-  return ExitStatus::from_wait_status(static_cast<int>(doc["result"].get<uint32_t>())).code;
+  return ExitStatus::from_wait_status(static_cast<int>(result->get<uint32_t>())).code;
 }
 
 std::string control_socket_path(std::string_view state_json) {
@@ -107,13 +114,41 @@ Result<UniqueFd> connect_sandbox_control(const std::string& state_root,
   return fd;
 }
 
-Task<Result<int>> wait_via_control(Reactor& reactor, UniqueFd socket, std::string container_id) {
-  std::string request = control_wait_request(container_id);
-  // A fresh socket's buffer takes a request this small whole, or something is wrong.
-  ssize_t sent = ::send(socket.get(), request.data(), request.size(), MSG_NOSIGNAL);
-  if (sent != static_cast<ssize_t>(request.size())) {
-    co_return errno_error(str_cat("send wait for ", container_id, " to its sandbox"));
+namespace {
+
+// sendmsg with the fds on the first byte; the rest of a request this small always fits a
+// fresh socket's buffer.
+Result<void> send_request(const UniqueFd& socket, const std::string& request,
+                          const std::vector<int>& fds) {
+  iovec iov{const_cast<char*>(request.data()), request.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  std::vector<char> control;
+  if (!fds.empty()) {
+    control.resize(CMSG_SPACE(sizeof(int) * fds.size()));
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
   }
+  ssize_t sent;
+  do {
+    sent = ::sendmsg(socket.get(), &msg, MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  if (sent != static_cast<ssize_t>(request.size())) return errno_error("send to the sandbox");
+  return ok();
+}
+
+}  // namespace
+
+Task<Result<json>> control_call(Reactor& reactor, const UniqueFd& socket, std::string request,
+                                std::vector<int> fds, std::chrono::milliseconds timeout) {
+  if (auto r = send_request(socket, request, fds); !r) co_return std::move(r).error();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   ReadableWait readable(reactor);
   std::string reply;
   char buffer[4096];
@@ -122,22 +157,32 @@ Task<Result<int>> wait_via_control(Reactor& reactor, UniqueFd socket, std::strin
     if (n > 0) {
       reply.append(buffer, static_cast<size_t>(n));
       if (std::string_view object = first_json_object(reply); !object.empty()) {
-        co_return parse_control_wait_reply(object);
+        co_return parse_control_reply(object);
       }
       if (reply.size() > kMaxReply) {
         co_return Error(Code::kInternal, "sandbox control: reply too long");
       }
       continue;
     }
-    if (n == 0) {
-      co_return Error(Code::kUnavailable,
-                      str_cat("sandbox closed the connection waiting for ", container_id));
-    }
+    if (n == 0) co_return Error(Code::kUnavailable, "sandbox closed the control connection");
     if (errno == EINTR) continue;
-    if (errno != EAGAIN) co_return errno_error(str_cat("read wait reply for ", container_id));
-    Oneshot<bool> ready = readable.arm(socket.get(), kNoDeadline);
-    (void)co_await ready;
+    if (errno != EAGAIN) co_return errno_error("read from the sandbox");
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    bool in_time = left.count() > 0;
+    // Awaited as a statement of its own: GCC 12 mishandles co_await inside || and ?:.
+    if (in_time) in_time = co_await readable.arm(socket.get(), left);
+    if (!in_time) co_return Error(Code::kDeadlineExceeded, "the sandbox did not answer in time");
   }
+}
+
+Task<Result<int>> wait_via_control(Reactor& reactor, UniqueFd socket, std::string container_id) {
+  auto result = co_await control_call(reactor, socket, control_wait_request(container_id));
+  if (!result) co_return std::move(result).error().wrap(str_cat("wait for ", container_id));
+  if (!result->is_number_unsigned()) {
+    co_return Error(Code::kInternal, str_cat("sandbox control: no wait status for ", container_id));
+  }
+  co_return ExitStatus::from_wait_status(static_cast<int>(result->get<uint32_t>())).code;
 }
 
 }  // namespace shim

@@ -13,8 +13,11 @@
 // the sandbox's state file, `<root>/<id>_sandbox:<id>.state`, as sandbox.controlSocketPath.
 #pragma once
 
+#include <chrono>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/error.h"
 #include "base/unique_fd.h"
@@ -22,6 +25,13 @@
 #include "reactor/task.h"
 
 namespace shim {
+
+// One call's request text: {"method": M, "arg": A}.
+std::string control_request(std::string_view method, const nlohmann::json& arg);
+
+// The "result" of a reply. A reply with success false is the sandbox's error message (its
+// code read as runsc's messages are); anything else that is not a reply is Internal.
+Result<nlohmann::json> parse_control_reply(std::string_view reply);
 
 // The request for containerManager.Wait on `container_id`.
 std::string control_wait_request(std::string_view container_id);
@@ -39,6 +49,15 @@ std::string control_socket_path(std::string_view state_json);
 // there (the sandbox is gone, or a runsc that keeps the socket elsewhere).
 Result<UniqueFd> connect_sandbox_control(const std::string& state_root,
                                          std::string_view sandbox_id);
+
+// One call on `socket`: `request` is sent with `fds` riding on its first byte (SCM_RIGHTS, as
+// the server takes them), then the reply is awaited for up to `timeout` (a wait lasts as long
+// as its process: no limit by default); its result. Unavailable when the socket closes first
+// (the sandbox died), DeadlineExceeded when the time is up. The server reads one request per
+// connection at a time; never pipeline.
+Task<Result<nlohmann::json>> control_call(
+    Reactor& reactor, const UniqueFd& socket, std::string request, std::vector<int> fds = {},
+    std::chrono::milliseconds timeout = std::chrono::hours(24 * 365));
 
 // Asks, on `socket`, for container `container_id` to exit and waits as long as that takes;
 // its exit code. Unavailable when the socket closes first: the sandbox died.

@@ -16,6 +16,9 @@ struct RunscFeatures {
   // Before release 20230130 the control socket is abstract ("\0runsc-sandbox.<id>\0"); from
   // then on it is a file whose path the sandbox's state file records.
   constexpr bool abstract_control_socket() const { return before(20230130); }
+  // containerManager.Event takes the container's id (and answers for that container alone)
+  // from release 20230731 on; before, it takes nothing and answers for the whole sandbox.
+  constexpr bool event_per_container() const { return !before(20230731); }
 
   constexpr bool before(int date) const { return release_date != 0 && release_date < date; }
 };

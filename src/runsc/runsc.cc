@@ -353,7 +353,7 @@ Task<Result<int>> Runsc::wait(std::string id) {
 }
 
 Task<RunscFeatures> Runsc::features() {
-  Call call{"--version", {"--version"}, timeouts_.quick, {}};
+  Call call{"version", {"--version"}, timeouts_.quick, {}};
   call.capture_stdout = true;
   auto out = co_await run(std::move(call));
   if (!out) {

@@ -1,4 +1,5 @@
-// Exec: a second process inside a running container's sandbox, through `runsc exec`.
+// Exec: a second process inside a running container's sandbox, started through the sandbox's
+// control socket (exec_in_sandbox.cc) or, where that cannot serve, through `runsc exec`.
 #include <signal.h>
 #include <unistd.h>
 
@@ -77,36 +78,34 @@ Task<Result<task::StartResponse>> TaskService::start_exec(std::shared_ptr<Contai
     co_return Error(Code::kFailedPrecondition,
                     str_cat("cannot exec in a ", state_name(c->init->state), " container"));
   }
-  auto opened = io::ProcessIo::open(ctx_.reactor, ctx_.reaper, p->stdio, ctx_.ns, c->id);
+  // The shim makes the terminal of an exec it starts itself; runsc makes its own.
+  auto maker = c->direct_exec ? io::TerminalMaker::kShim : io::TerminalMaker::kRunsc;
+  auto opened = io::ProcessIo::open(ctx_.reactor, ctx_.reaper, p->stdio, ctx_.ns, c->id, maker);
   if (!opened) co_return std::move(opened).error();
   p->io = std::move(*opened);
 
-  // runsc reads the process spec and writes the pids into files; they live in the bundle
-  // only for the duration of the call.
-  std::string base = str_cat(c->bundle, "/exec-", p->exec_id);
-  std::string spec_file = base + ".json", pid_file = base + ".pid", internal_file = base + ".ipid";
-  if (auto r = write_file_atomic(spec_file, p->spec_json, 0600); !r) {
-    p->io.reset();
-    co_return std::move(r).error();
+  Result<void> started = Error(Code::kInternal, "exec not started");
+  if (c->direct_exec) {
+    started = co_await start_exec_in_sandbox(c, p);
+    if (!started && started.error().code() == Code::kUnimplemented) {
+      // This sandbox does not serve the request as we make it: its runsc can, for good.
+      log::warn("exec in ", c->id, " through its control socket: ", started.error().message(),
+                "; using runsc exec for this sandbox from now on");
+      c->direct_exec = false;
+      if (p->stdio.terminal) {
+        auto again = io::ProcessIo::open(ctx_.reactor, ctx_.reaper, p->stdio, ctx_.ns, c->id);
+        if (!again) co_return std::move(again).error();
+        p->io = std::move(*again);
+      }
+    }
   }
-  RunscStdio stdio{p->io->child_stdin(), p->io->child_stdout(), p->io->child_stderr()};
-  auto pids = co_await c->runsc->exec(c->id, spec_file, pid_file, internal_file, stdio,
-                                      p->io->console_socket());
-  ::unlink(spec_file.c_str());
-  ::unlink(pid_file.c_str());
-  ::unlink(internal_file.c_str());
-  if (!pids) {
+  if (!c->direct_exec) started = co_await start_exec_with_runsc(c, p);
+  if (!started) {
     p->io.reset();
-    co_return std::move(pids).error();
+    co_return std::move(started).error();
   }
-  p->host_pid = pids->waiter;
-  p->internal_pid = pids->internal;
-  p->pid = pids->internal;
-  // Watched since its spawn: a process that is already done is handled at once (its exit
-  // waits for this Start to finish before it is published).
-  pids->exited.then([this, c, p](const ExitStatus& status) { spawn(handle_exit(c, p, status)); });
   if (auto r = co_await p->io->attach(); !r) {
-    (void)co_await c->runsc->kill(c->id, SIGKILL, false, p->internal_pid);
+    (void)co_await signal_exec(*c, *p, SIGKILL);
     co_return std::move(r).error();
   }
   if (auto r = p->apply(ProcessEvent::kStart); !r) co_return std::move(r).error();
@@ -119,6 +118,46 @@ Task<Result<task::StartResponse>> TaskService::start_exec(std::shared_ptr<Contai
   task::StartResponse resp;
   resp.pid = static_cast<uint32_t>(p->pid);
   co_return resp;
+}
+
+Task<Result<void>> TaskService::start_exec_with_runsc(std::shared_ptr<Container> c,
+                                                      std::shared_ptr<Process> p) {
+  // runsc reads the process spec and writes the pids into files; they live in the bundle
+  // only for the duration of the call.
+  std::string base = str_cat(c->bundle, "/exec-", p->exec_id);
+  std::string spec_file = base + ".json", pid_file = base + ".pid", internal_file = base + ".ipid";
+  if (auto r = write_file_atomic(spec_file, p->spec_json, 0600); !r) co_return std::move(r).error();
+  RunscStdio stdio{p->io->child_stdin(), p->io->child_stdout(), p->io->child_stderr()};
+  auto pids = co_await c->runsc->exec(c->id, spec_file, pid_file, internal_file, stdio,
+                                      p->io->console_socket());
+  ::unlink(spec_file.c_str());
+  ::unlink(pid_file.c_str());
+  ::unlink(internal_file.c_str());
+  if (!pids) co_return std::move(pids).error();
+  p->host_pid = pids->waiter;
+  p->internal_pid = pids->internal;
+  p->pid = pids->internal;
+  // Watched since its spawn: a process that is already done is handled at once (its exit
+  // waits for this Start to finish before it is published).
+  pids->exited.then([this, c, p](ExitStatus status) {
+    // `runsc exec` exits 128 when its wait failed: its sandbox died, and the process with it,
+    // killed, as an exec in the sandbox is reported (and runc's are).
+    if (status.code == 128 && !sandbox_alive(*c)) status.code = 128 + SIGKILL;
+    spawn(handle_exit(c, p, status));
+  });
+  co_return ok();
+}
+
+bool TaskService::sandbox_alive(const Container& c) const {
+  auto pod = containers_.find(c.sandbox_id);
+  const Container& sandbox = pod == containers_.end() ? c : *pod->second;
+  pid_t pid = sandbox.init->host_pid;
+  if (sandbox.init->exit || pid <= 0) return false;
+  // Until we reap it, a dead sandbox is a zombie: its state in /proc/<pid>/stat says so.
+  auto stat = read_file(str_cat("/proc/", pid, "/stat"));
+  if (!stat) return false;
+  size_t paren = stat->rfind(')');
+  return paren != std::string::npos && paren + 2 < stat->size() && (*stat)[paren + 2] != 'Z';
 }
 
 }  // namespace shim

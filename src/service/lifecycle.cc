@@ -78,8 +78,15 @@ Task<Result<task::CreateTaskResponse>> TaskService::create_container(
   c->runsc = std::make_unique<Runsc>(std::move(*runsc));
   c->sandbox_id = sandbox_id;
   c->joins_sandbox = joins;
-  if (spec)
-    c->cgroups_path = string_field(spec->document.value("linux", nlohmann::json()), "cgroupsPath");
+  c->direct_exec = c->runsc->config().direct_exec;
+  if (spec) {
+    const nlohmann::json& doc = spec->document;
+    c->cgroups_path = string_field(doc.value("linux", nlohmann::json()), "cgroupsPath");
+    nlohmann::json process = doc.value("process", nlohmann::json());
+    nlohmann::json caps =
+        process.is_object() ? process.value("capabilities", nlohmann::json()) : nlohmann::json();
+    c->exec_defaults = {{"cwd", string_field(process, "cwd")}, {"capabilities", caps}};
+  }
   c->init = std::make_shared<Process>();
   Process& init = *c->init;
   c->io_uid = options->io_uid;

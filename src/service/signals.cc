@@ -33,7 +33,7 @@ Task<Result<Empty>> TaskService::kill(task::KillRequest req, ttrpc::CallContext)
     if (p->state == ProcessState::kCreated) {
       co_return Error(Code::kFailedPrecondition, str_cat("exec ", req.exec_id, " not started"));
     }
-    r = co_await found->container->runsc->kill(req.id, signal, false, p->internal_pid);
+    r = co_await signal_exec(*found->container, *p, signal);
   }
   if (!r) {
     // The process may have exited while runsc looked for it.
@@ -92,8 +92,14 @@ Task<Result<Empty>> TaskService::resize_pty(task::ResizePtyRequest req, ttrpc::C
   if (!found) co_return std::move(found).error();
   // A process whose stdio is gone (exited, or not started) has no terminal to resize.
   if (!found->process->io) co_return Empty{};
-  if (auto r = found->process->io->resize(req.width, req.height); !r) {
-    co_return std::move(r).error();
+  auto& p = found->process;
+  if (auto r = p->io->resize(req.width, req.height); !r) co_return std::move(r).error();
+  // The host delivers SIGWINCH to a pty's foreground group on the host, and no host process
+  // holds the shim's pty: the sandbox's terminal is told, as runsc's exec waiter would.
+  if (p->in_sandbox && p->stdio.terminal && p->state == ProcessState::kRunning) {
+    auto told = co_await signal_in_sandbox(*found->container, p->internal_pid, SIGWINCH,
+                                           SignalTarget::kForegroundGroup);
+    if (!told) log::debug("resize ", req.exec_id, ": ", told.error().message());
   }
   co_return Empty{};
 }

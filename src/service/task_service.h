@@ -13,6 +13,7 @@
 #include "process/bundle_spec.h"
 #include "process/container.h"
 #include "reactor/command.h"
+#include "runsc/control_requests.h"
 #include "service/task_events.h"
 #include "ttrpc/server.h"
 
@@ -73,6 +74,18 @@ class TaskService {
   Task<Result<task::StartResponse>> start_init(std::shared_ptr<Container> c);
   Task<Result<task::StartResponse>> start_exec(std::shared_ptr<Container> c,
                                                std::shared_ptr<Process> p);
+  // The two ways to start an exec whose stdio is open: through the sandbox's control socket
+  // (Unimplemented when that sandbox does not speak our requests), or a `runsc exec`.
+  Task<Result<void>> start_exec_in_sandbox(std::shared_ptr<Container> c,
+                                           std::shared_ptr<Process> p);
+  Task<Result<void>> start_exec_with_runsc(std::shared_ptr<Container> c,
+                                           std::shared_ptr<Process> p);
+  Task<void> wait_exec_in_sandbox(std::shared_ptr<Container> c, std::shared_ptr<Process> p);
+  // Whether the sandbox `c` runs in (its own, or its pod's) still lives.
+  bool sandbox_alive(const Container& c) const;
+  // Signals an exec the way it was started.
+  Task<Result<void>> signal_exec(Container& c, Process& p, int signal);
+  Task<Result<void>> signal_in_sandbox(Container& c, pid_t pid, int signal, SignalTarget target);
   Task<Result<task::DeleteResponse>> remove_init(std::shared_ptr<Container> c);
   Task<Result<Empty>> resume_container(std::shared_ptr<Container> c);
   Task<Result<Empty>> kill_unstarted(std::shared_ptr<Container> c);

@@ -7,7 +7,9 @@ and other runs of the suite share this machine.
 """
 
 import json
+import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -61,9 +63,9 @@ def run_detached(cd, cid, cmd=("sleep", "1000"), runtime_config=None, extra_args
                   *extra_args, "--rootfs", str(cd.rootfs), cid, *cmd, timeout=timeout)
 
 
-def start_detached(cd, cid, cmd=("sleep", "1000"), extra_args=()):
+def start_detached(cd, cid, cmd=("sleep", "1000"), extra_args=(), runtime_config=None):
     """run_detached, which must print nothing and leave the task RUNNING."""
-    r = run_detached(cd, cid, cmd, extra_args=extra_args)
+    r = run_detached(cd, cid, cmd, runtime_config=runtime_config, extra_args=extra_args)
     assert (r.returncode, r.stdout, r.stderr) == (0, b"", b""), diag(cd, cid, r)
     assert task_row(cd, cid)[1] == "RUNNING", diag(cd, cid)
 
@@ -107,6 +109,37 @@ def kill_and_remove(cd, cid, expect_status=137):
     assert r.returncode == 0, diag(cd, cid, r)
     assert wait_for(lambda: task_status(cd, cid) == "STOPPED", 15, 0.1), diag(cd, cid)
     delete_stopped(cd, cid, expect_status)
+
+
+def ctr_argv(cd, *args, timeout=60):
+    """The command line cd.ctr() runs, for callers that need a Popen."""
+    return ["timeout", "-s", "KILL", str(timeout), harness.STACK.ctr, "-a", cd.address, "-n", cd.ns,
+            *map(str, args)]
+
+
+def popen_ctr(cd, *args, timeout=60, stdout=subprocess.PIPE, stderr=subprocess.PIPE):
+    """ctr in the background, in a process group of its own (with its `timeout`)."""
+    return subprocess.Popen(ctr_argv(cd, *args, timeout=timeout), stdin=subprocess.DEVNULL,
+                            stdout=stdout, stderr=stderr, start_new_session=True)
+
+
+def stop(proc):
+    """Kill a popen_ctr process and its ctr (killing `timeout` alone leaves ctr)."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait()
+
+
+def task_pids(cd, cid):
+    """PIDs `ctr task ps` lists (runsc's view: pids inside the sandbox)."""
+    r = cd.ctr("task", "ps", cid, timeout=30)
+    assert r.returncode == 0, diag(cd, cid, r)
+    lines = r.stdout.decode().splitlines()
+    assert lines and lines[0].split()[:2] == ["PID", "INFO"], r.stdout
+    return [int(l.split()[0]) for l in lines[1:] if l.strip()]
 
 
 def report(capsys, text):

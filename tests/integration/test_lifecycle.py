@@ -1,8 +1,8 @@
 """The container lifecycle through ctr and containerd 1.6 with our shim.
 
-Exit codes (fast exits too), SIGKILL, stdin/stdout/stderr, a 256 MiB stdout, exec
-(output, exit code, stdin, a missing binary, a duplicate id, ps), terminals, the
-events containerd gets from the shim and their order, 16 containers at once. Every
+Exit codes (fast exits too), SIGKILL, stdin/stdout/stderr, a 256 MiB stdout, terminals, the
+events containerd gets from the shim and their order, 16 containers at once (execs:
+test_exec.py). Every
 test ends with nothing left: no shim, sandbox, gofer, container process, cgroup,
 mount, socket, bundle or runsc state (assert_clean).
 
@@ -25,33 +25,12 @@ import pytest
 
 import harness
 from tasks import (RUNSC_STATE, EventLog, assert_clean, delete_stopped, diag, kill_and_remove,
-                   report, run_detached, start_detached, task_status, unique, wait_for)
+                   popen_ctr, report, run_detached, start_detached, stop, task_pids, task_status,
+                   unique, wait_for)
 
 
 
 # -- helpers -----------------------------------------------------------------
-
-
-def ctr_argv(cd, *args, timeout=60):
-    """The command line cd.ctr() runs, for callers that need a Popen."""
-    return ["timeout", "-s", "KILL", str(timeout), harness.STACK.ctr, "-a", cd.address, "-n", cd.ns,
-            *map(str, args)]
-
-
-def popen_ctr(cd, *args, timeout=60, stdout=subprocess.PIPE, stderr=subprocess.PIPE):
-    """ctr in the background, in a process group of its own (with its `timeout`)."""
-    return subprocess.Popen(ctr_argv(cd, *args, timeout=timeout), stdin=subprocess.DEVNULL,
-                            stdout=stdout, stderr=stderr, start_new_session=True)
-
-
-def stop(proc):
-    """Kill a popen_ctr process and its ctr (killing `timeout` alone leaves ctr)."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    proc.wait()
 
 
 def run_args(cd, cid, cmd):
@@ -59,15 +38,6 @@ def run_args(cd, cid, cmd):
     cd.track(cd.ns, cid)
     return ["run", "--runtime", harness.RUNSC_RUNTIME, "--runtime-config-path", cd.shim_toml,
             "--rm", *(f"--env={e}" for e in harness.DEFAULT_ENV), "--rootfs", cd.rootfs, cid, *cmd]
-
-
-def task_pids(cd, cid):
-    """PIDs `ctr task ps` lists (runsc's view: pids inside the sandbox)."""
-    r = cd.ctr("task", "ps", cid, timeout=30)
-    assert r.returncode == 0, diag(cd, cid, r)
-    lines = r.stdout.decode().splitlines()
-    assert lines and lines[0].split()[:2] == ["PID", "INFO"], r.stdout
-    return [int(l.split()[0]) for l in lines[1:] if l.strip()]
 
 
 @pytest.fixture(autouse=True)
@@ -217,73 +187,6 @@ def test_stdout_256mib(cd, capsys, record_property):
 # -- exec ------------------------------------------------------------------------
 
 
-def test_exec(cd, capsys):
-    cid = "execs"
-    start_detached(cd, cid, ["sleep", "1000"])
-
-    t0 = time.monotonic()
-    r = cd.ctr("task", "exec", "--exec-id", "e1", cid, "echo", "hi")
-    latency = time.monotonic() - t0
-    assert (r.returncode, r.stdout, r.stderr) == (0, b"hi\n", b""), diag(cd, cid, r)
-    report(capsys, f"ctr task exec echo hi: {latency * 1000:.0f} ms")
-
-    r = cd.ctr("task", "exec", "--exec-id", "e2", cid, "sh", "-c", "exit 3")
-    assert (r.returncode, r.stdout, r.stderr) == (3, b"", b""), diag(cd, cid, r)
-
-    # ctr task exec calls CloseIO at stdin's EOF: cat ends.
-    r = cd.ctr("task", "exec", "--exec-id", "e3", cid, "cat", input=b"x\n")
-    assert (r.returncode, r.stdout, r.stderr) == (0, b"x\n", b""), diag(cd, cid, r)
-
-    r = cd.ctr("task", "exec", "--exec-id", "e4", cid, "/nonexistent")
-    assert r.returncode != 0, diag(cd, cid, r)
-    assert b"/nonexistent" in r.stderr and b"no such file" in r.stderr.lower(), diag(cd, cid, r)
-
-    # A duplicate exec id while the first one still runs.
-    pids_before = task_pids(cd, cid)
-    assert 1 in pids_before, pids_before  # sleep is PID 1 inside gVisor
-    bg = popen_ctr(cd, "task", "exec", "--exec-id", "d1", cid, "sleep", "1000")
-    try:
-        assert wait_for(lambda: bg.poll() is not None or len(task_pids(cd, cid)) > len(pids_before),
-                        15, 0.1), diag(cd, cid)
-        assert bg.poll() is None, (bg.communicate(), diag(cd, cid))
-        r = cd.ctr("task", "exec", "--exec-id", "d1", cid, "echo", "dup")
-        assert r.returncode != 0 and r.stdout == b"", diag(cd, cid, r)
-        assert b"already exists" in r.stderr, diag(cd, cid, r)
-
-        pids = task_pids(cd, cid)
-        assert 1 in pids and len(pids) >= 2, pids
-        r = cd.ctr("task", "kill", "--exec-id", "d1", "-s", "SIGKILL", cid, timeout=30)
-        assert r.returncode == 0, diag(cd, cid, r)
-        out, err = bg.communicate(timeout=30)
-    finally:
-        stop(bg)
-    assert (bg.returncode, out, err) == (137, b"", b""), diag(cd, cid)
-    assert wait_for(lambda: task_pids(cd, cid) == pids_before, 5, 0.1), task_pids(cd, cid)
-
-    kill_and_remove(cd, cid, expect_status=137)
-    assert_clean(cd, timeout=5)
-
-
-def test_exec_repeated(cd, capsys):
-    """20 quick execs in a row: every one must start and keep its output."""
-    cid = "execloop"
-    start_detached(cd, cid, ["sleep", "1000"])
-    failures, times = [], []
-    for i in range(20):
-        t0 = time.monotonic()
-        r = cd.ctr("task", "exec", "--exec-id", f"r{i}", cid, "echo", f"n{i}")
-        times.append(time.monotonic() - t0)
-        if (r.returncode, r.stdout, r.stderr) != (0, f"n{i}\n".encode(), b""):
-            failures.append(f"r{i}: rc={r.returncode} out={r.stdout!r} err={r.stderr!r}")
-    times.sort()
-    report(capsys, f"ctr task exec echo latency over 20: median {times[10] * 1000:.0f} ms, "
-                   f"min {times[0] * 1000:.0f} ms, max {times[-1] * 1000:.0f} ms; "
-                   f"{len(failures)} failed")
-    assert failures == [], f"{len(failures)}/20 execs failed:\n" + "\n".join(failures)
-    kill_and_remove(cd, cid, expect_status=137)
-    assert_clean(cd, timeout=5)
-
-
 # -- terminals -------------------------------------------------------------------
 
 
@@ -291,19 +194,6 @@ def test_terminal_run(cd):
     r = cd.run_container("tty", ["sh", "-c", "test -t 0 && echo tty"], tty=True)
     # The container's pty turns \n into \r\n (the Go runc shim gives "\r\r\n" here).
     assert (r.returncode, r.stdout.replace(b"\r", b"")) == (0, b"tty\n"), diag(cd, "tty", r)
-    assert_clean(cd, timeout=5)
-
-
-def test_terminal_exec(cd):
-    cid = "ttyexec"
-    start_detached(cd, cid, ["sleep", "1000"])
-    r = cd.ctr("task", "exec", "-t", "--exec-id", "t1", cid, "sh", "-c", "test -t 0 && echo tty",
-               tty=True)
-    assert (r.returncode, r.stdout.replace(b"\r", b"")) == (0, b"tty\n"), diag(cd, cid, r)
-    # Without -t the same exec has no terminal.
-    r = cd.ctr("task", "exec", "--exec-id", "t2", cid, "sh", "-c", "test -t 0 || echo notty")
-    assert (r.returncode, r.stdout) == (0, b"notty\n"), diag(cd, cid, r)
-    kill_and_remove(cd, cid, expect_status=137)
     assert_clean(cd, timeout=5)
 
 

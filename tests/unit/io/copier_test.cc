@@ -3,6 +3,7 @@
 #include "io/copier.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "io/endpoints.h"
 #include "test_util.h"
 
 namespace shim::io {
@@ -82,6 +84,64 @@ TEST(Copier, QuietStreamEndsWithoutWaitingForTheBatchDelay) {
   ::close(pipes.writer);
   EXPECT_EQ(pipes.drain(), "hello\n");
   EXPECT_TRUE(pipes.copier->done());
+}
+
+// A fifo destination whose client arrives late, as containerd's client's goroutine does: what
+// the process wrote before is waiting for it, and the client sees EOF at the end.
+struct LateClientFifo {
+  explicit LateClientFifo(Loop& loop) {
+    path = dir / "out";
+    EXPECT_EQ(::mkfifo(path.c_str(), 0600), 0);
+    int src[2];
+    EXPECT_EQ(::pipe2(src, O_CLOEXEC), 0);
+    writer = src[1];
+    auto dst = open_output_path(path, &hold);
+    EXPECT_TRUE(dst.ok());
+    EXPECT_TRUE(hold.valid());  // nobody read it yet
+    copier = std::make_unique<Copier>(*loop.reactor, "late", UniqueFd(src[0]), std::move(*dst),
+                                      [this] { done = true; });
+    copier->linger_until_read();
+    copier->hold_reader(std::move(hold));
+    copier->start();
+  }
+  testing::TempDir dir;
+  std::string path;
+  UniqueFd hold;
+  int writer = -1;
+  bool done = false;
+  std::unique_ptr<Copier> copier;
+};
+
+TEST(Copier, OutputWaitsForALateClient) {
+  Loop loop;
+  LateClientFifo fifo(loop);
+  ASSERT_EQ(::write(fifo.writer, "early\n", 6), 6);
+  ::close(fifo.writer);  // the process is done before the client opened its side
+  loop.run_until([] { return false; }, std::chrono::milliseconds(100));
+  EXPECT_FALSE(fifo.done);  // not delivered yet: lingering for a reader
+  UniqueFd client(::open(fifo.path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  ASSERT_TRUE(client.valid());
+  std::string out;
+  bool eof = false;
+  EXPECT_TRUE(loop.run_until([&] {
+    eof = eof || read_available(client.get(), out);
+    return fifo.done && eof;
+  }));
+  EXPECT_EQ(out, "early\n");
+  EXPECT_EQ(fifo.copier->discarded(), 0u);
+}
+
+TEST(Copier, AClientThatNeverComesIsGivenUpOn) {
+  Loop loop;
+  LateClientFifo fifo(loop);
+  ASSERT_EQ(::write(fifo.writer, "lost\n", 5), 5);
+  ::close(fifo.writer);
+  // Lingering for a reader, but only until the hold's limit: then the fifo has none, and the
+  // output is over.
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(loop.run_until([&] { return fifo.done; },
+                             Copier::kReaderHoldLimit + std::chrono::milliseconds(1000)));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, Copier::kReaderHoldLimit);
 }
 
 }  // namespace

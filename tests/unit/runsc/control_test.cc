@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "base/file.h"
 #include "base/strings.h"
@@ -102,7 +103,9 @@ class FakeControlServer {
       ::close(dir);
       length = 0;
     }
-    if (length != 0) EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), length), 0);
+    if (length != 0) {
+      EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), length), 0);
+    }
     EXPECT_EQ(::listen(listener_, 4), 0);
     thread_ = std::thread([this, serve] {
       int conn = ::accept(listener_, nullptr, nullptr);
@@ -225,6 +228,81 @@ TEST(WaitViaControl, SandboxErrorIsReported) {
   auto code = wait_on(**reactor, sandbox, "app1");
   ASSERT_FALSE(code.ok());
   EXPECT_NE(code.error().message().find("not found"), std::string::npos);
+}
+
+// Not a lambda: GCC 12 mishandles capturing lambda coroutines.
+Task<void> two_calls(Reactor* reactor, const UniqueFd* socket, std::vector<int> fds,
+                     std::optional<Result<nlohmann::json>>* first,
+                     std::optional<Result<nlohmann::json>>* second) {
+  std::string request1 = R"({"method":"m","arg":null})", request2 = R"({"method":"m","arg":1})";
+  first->emplace(co_await control_call(*reactor, *socket, request1, std::move(fds)));
+  std::vector<int> none;
+  second->emplace(
+      co_await control_call(*reactor, *socket, request2, none, std::chrono::milliseconds(100)));
+  reactor->stop();
+}
+
+// What ExecuteAsync needs: the stdio fds ride on the request's first byte, where the server
+// reads them, and a call with a deadline gives up when nothing answers.
+TEST(ControlCall, SendsFdsWithTheRequestAndGivesUpAtTheDeadline) {
+  auto reactor = Reactor::create();
+  ASSERT_TRUE(reactor.ok());
+  std::string sandbox = str_cat("ctltest-", ::getpid(), "-d");
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+  std::string got_request, got_through_fd;
+  int got_fds = 0;
+  FakeControlServer server(sandbox, [&](int fd) {
+    char buffer[512];
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
+    iovec iov{buffer, sizeof buffer};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+    ASSERT_GT(n, 0);
+    got_request.assign(buffer, static_cast<size_t>(n));
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_type != SCM_RIGHTS) continue;
+      got_fds = static_cast<int>((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+      int first;
+      std::memcpy(&first, CMSG_DATA(c), sizeof first);
+      char text[16] = {};
+      ASSERT_GT(::read(first, text, sizeof text), 0);  // the pipe's read end: ours to read
+      got_through_fd = text;
+      for (int i = 0; i < got_fds; ++i) {
+        int each;
+        std::memcpy(&each, CMSG_DATA(c) + i * sizeof(int), sizeof each);
+        ::close(each);
+      }
+    }
+    std::string reply = R"({"success":true,"err":"","result":42})";
+    ASSERT_EQ(::write(fd, reply.data(), reply.size()), static_cast<ssize_t>(reply.size()));
+    // The second call on this connection is never answered: its deadline ends it.
+    (void)read_request(fd);
+    std::this_thread::sleep_for(400ms);
+  });
+  ASSERT_EQ(::write(pipe_fds[1], "via fd", 6), 6);
+  auto socket = connect_sandbox_control(kNoStateRoot, sandbox);
+  ASSERT_TRUE(socket.ok()) << socket.error().message();
+  std::optional<Result<nlohmann::json>> first, second;
+  std::vector<int> fds = {pipe_fds[0], pipe_fds[1], pipe_fds[0]};
+  (*reactor)->post(
+      [&] { spawn(two_calls(reactor->get(), &*socket, std::move(fds), &first, &second)); });
+  auto guard = (*reactor)->call_after(10s, [&] { (*reactor)->stop(); });
+  ASSERT_TRUE((*reactor)->run().ok());
+  (*reactor)->cancel(guard);
+  ASSERT_TRUE(first && first->ok());
+  EXPECT_EQ(**first, 42);
+  EXPECT_EQ(got_request, R"({"method":"m","arg":null})");
+  EXPECT_EQ(got_fds, 3);
+  EXPECT_EQ(got_through_fd, "via fd");
+  ASSERT_TRUE(second && !second->ok());
+  EXPECT_EQ(second->error().code(), Code::kDeadlineExceeded);
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
 }
 
 }  // namespace
