@@ -73,6 +73,12 @@ Result<std::unique_ptr<Cgroup>> Cgroup::from_proc_cgroup(std::string_view conten
   return open_v1(std::move(v1));
 }
 
+Result<void> Cgroup::update(std::string_view linux_resources_json) {
+  auto resources = cgroups::parse_linux_resources(linux_resources_json);
+  SHIM_TRY(resources);
+  return apply(*resources);
+}
+
 Result<std::unique_ptr<Cgroup>> Cgroup::for_pid(pid_t pid, std::string root, std::string proc) {
   std::string path = str_cat(proc, "/", pid, "/cgroup");
   auto content = read_file(path);

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "base/error.h"
+#include "cgroups/resources.h"
 
 namespace shim {
 
@@ -52,7 +53,12 @@ class Cgroup {
 
   // Applies an OCI LinuxResources JSON document (memory, cpu, pids). Anything that cannot be
   // applied is refused with InvalidArgument; a kernel refusal names the file and the errno.
-  virtual Result<void> update(std::string_view linux_resources_json) = 0;
+  Result<void> update(std::string_view linux_resources_json);
+  // The same, already parsed.
+  virtual Result<void> apply(const cgroups::Resources& resources) = 0;
+
+  // CPU time used by the cgroup's processes, in nanoseconds.
+  virtual Result<uint64_t> cpu_usage_ns() const = 0;
 
   // The memory cgroup's count of OOM kills (v1 memory.oom_control, v2 memory.events).
   virtual Result<uint64_t> oom_kill_count() const = 0;

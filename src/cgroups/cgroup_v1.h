@@ -12,8 +12,9 @@ class CgroupV1 final : public Cgroup {
 
   Version version() const override { return Version::kV1; }
   const std::string& memory_dir() const override { return paths_.memory; }
-  Result<std::string> metrics(std::string& type_url) const override;    // cgroup_v1_metrics.cc
-  Result<void> update(std::string_view linux_resources_json) override;  // cgroup_v1_update.cc
+  Result<std::string> metrics(std::string& type_url) const override;  // cgroup_v1_metrics.cc
+  Result<void> apply(const Resources& resources) override;            // cgroup_v1_update.cc
+  Result<uint64_t> cpu_usage_ns() const override;
   Result<uint64_t> oom_kill_count() const override;
 
   const CgroupV1Paths& paths() const { return paths_; }

@@ -172,6 +172,11 @@ void fill_blkio(const std::string& dir, v1::Metrics& m) {
 
 }  // namespace
 
+Result<uint64_t> CgroupV1::cpu_usage_ns() const {
+  if (paths_.cpuacct.empty()) return Error(Code::kFailedPrecondition, "no cpuacct cgroup");
+  return read_u64(at(paths_.cpuacct, "cpuacct.usage"));
+}
+
 Result<std::string> CgroupV1::metrics(std::string& type_url) const {
   v1::Metrics m;
   SHIM_TRY(fill_memory(paths_.memory, m));

@@ -16,14 +16,12 @@ Error no_controller(std::string_view name) {
 
 }  // namespace
 
-Result<void> CgroupV1::update(std::string_view linux_resources_json) {
-  auto resources = parse_linux_resources(linux_resources_json);
-  if (!resources) return std::move(resources).error();
-  SHIM_TRY(update_memory(resources->memory));
-  SHIM_TRY(update_cpu(resources->cpu));
-  if (resources->pids_limit) {
+Result<void> CgroupV1::apply(const Resources& resources) {
+  SHIM_TRY(update_memory(resources.memory));
+  SHIM_TRY(update_cpu(resources.cpu));
+  if (resources.pids_limit) {
     if (paths_.pids.empty()) return no_controller("pids");
-    std::string v = *resources->pids_limit == kUnlimited ? "max" : number(*resources->pids_limit);
+    std::string v = *resources.pids_limit == kUnlimited ? "max" : number(*resources.pids_limit);
     SHIM_TRY(write_value(paths_.pids + "/pids.max", v));
   }
   return ok();

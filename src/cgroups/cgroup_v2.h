@@ -12,8 +12,9 @@ class CgroupV2 final : public Cgroup {
 
   Version version() const override { return Version::kV2; }
   const std::string& memory_dir() const override { return dir_; }
-  Result<std::string> metrics(std::string& type_url) const override;    // cgroup_v2_metrics.cc
-  Result<void> update(std::string_view linux_resources_json) override;  // cgroup_v2_update.cc
+  Result<std::string> metrics(std::string& type_url) const override;  // cgroup_v2_metrics.cc
+  Result<void> apply(const Resources& resources) override;            // cgroup_v2_update.cc
+  Result<uint64_t> cpu_usage_ns() const override;
   Result<uint64_t> oom_kill_count() const override;
 
  private:

@@ -77,6 +77,12 @@ void fill_io(const std::string& text, v2::Metrics& m) {
 
 }  // namespace
 
+Result<uint64_t> CgroupV2::cpu_usage_ns() const {
+  auto stat = read_keyed(file("cpu.stat"));
+  SHIM_TRY(stat);
+  return lookup(*stat, "usage_usec") * 1000;
+}
+
 Result<std::string> CgroupV2::metrics(std::string& type_url) const {
   v2::Metrics m;
   // Usage is the field every client reads: fail loudly rather than report an empty memory.

@@ -12,13 +12,11 @@ std::string limit_value(int64_t v) { return v == kUnlimited ? std::string("max")
 
 }  // namespace
 
-Result<void> CgroupV2::update(std::string_view linux_resources_json) {
-  auto resources = parse_linux_resources(linux_resources_json);
-  if (!resources) return std::move(resources).error();
-  SHIM_TRY(update_memory(resources->memory));
-  SHIM_TRY(update_cpu(resources->cpu));
-  if (resources->pids_limit) {
-    SHIM_TRY(write_value(file("pids.max"), limit_value(*resources->pids_limit)));
+Result<void> CgroupV2::apply(const Resources& resources) {
+  SHIM_TRY(update_memory(resources.memory));
+  SHIM_TRY(update_cpu(resources.cpu));
+  if (resources.pids_limit) {
+    SHIM_TRY(write_value(file("pids.max"), limit_value(*resources.pids_limit)));
   }
   return ok();
 }

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/error.h"
 
@@ -34,6 +35,16 @@ struct Resources {
 // Parses and validates; InvalidArgument for malformed JSON, wrong types, values below -1 and
 // sections this shim cannot apply ("updating blockIO is not supported").
 Result<Resources> parse_linux_resources(std::string_view json);
+
+// An update on top of what a container asked for before: what it names replaces, the rest stays.
+void merge_into(Resources& kept, const Resources& update);
+
+// What a pod's one host cgroup must allow when gVisor runs all its containers in it: the sum
+// of what each asked for. A resource no container asked about stays unset (the cgroup keeps
+// it); one that some container leaves unlimited is unlimited for the pod (a limit would cap
+// that container by the others' requests). Quotas are summed as fractions of a CPU over the
+// longest period; cpusets are joined when every container names one.
+Resources pod_total(const std::vector<Resources>& containers);
 
 // OCI cpu shares to cgroup v2 cpu.weight, the conversion containerd and runc use:
 // [2, 262144] maps linearly onto [1, 10000].

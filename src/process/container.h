@@ -8,6 +8,7 @@
 
 #include "cgroups/cgroup.h"
 #include "cgroups/oom_watcher.h"
+#include "cgroups/resources.h"
 #include "process/process.h"
 #include "runsc/runsc.h"
 
@@ -39,6 +40,9 @@ struct Container {
   // The host cgroup the sandbox runs in (stats, updates) and its OOM watch; absent when the
   // sandbox's cgroup could not be found (the container still runs).
   std::unique_ptr<Cgroup> cgroup;
+  // What this container asked for (its spec's linux.resources, then each Update): in a pod the
+  // sandbox's one cgroup gets the sum of its app containers' (cgroups::pod_total).
+  cgroups::Resources requested;
   std::unique_ptr<OomWatcher> oom;
   std::shared_ptr<Process> init;
   std::map<std::string, std::shared_ptr<Process>> execs;

@@ -150,4 +150,26 @@ std::string event_request(std::string_view container_id, const RunscFeatures& fe
                          features.event_per_container() ? json(container_id) : json());
 }
 
+Result<SandboxEvent> parse_event(const json& result) {
+  json data = field(field(result, "event"), "data");
+  if (!data.is_object()) {
+    return Error(Code::kInternal,
+                 str_cat("sandbox control: no stats in \"", result.dump().substr(0, 200), "\""));
+  }
+  auto number = [](const json& v) { return is_count(v) ? v.get<uint64_t>() : uint64_t{0}; };
+  SandboxEvent out;
+  out.memory_bytes = number(field(field(field(data, "memory"), "usage"), "usage"));
+  out.cpu_ns = number(field(field(field(data, "cpu"), "usage"), "total"));
+  out.pids = number(field(field(data, "pids"), "current"));
+  json by_container = field(result, "containerUsage");
+  if (by_container.is_object()) {
+    for (const auto& [id, ns] : by_container.items()) out.cpu_ns_by_container[id] = number(ns);
+  }
+  return out;
+}
+
+std::string processes_request(std::string_view container_id) {
+  return control_request("containerManager.Processes", container_id);
+}
+
 }  // namespace shim

@@ -7,6 +7,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -50,5 +52,19 @@ std::string signal_request(std::string_view container_id, pid_t pid, int signal,
 // Event (`runsc events --stats`): 20221219 takes no argument and reports per container only
 // CPU; 20240729 takes the container id and reports its own memory, CPU and pids.
 std::string event_request(std::string_view container_id, const RunscFeatures& features);
+
+// What an Event answer says. Zero where the sandbox left a figure out.
+struct SandboxEvent {
+  uint64_t memory_bytes = 0;  // the container's own (20240729), or the whole sandbox's
+  uint64_t cpu_ns = 0;        // the container's own, when the sandbox accounts it (20240729)
+  uint64_t pids = 0;          // the container's threads (20240729), or the sandbox's processes
+  // CPU time per container of the live processes (20221219; 20240729 without its cgroups):
+  // `runsc events` shares the host cgroup's CPU out in these proportions.
+  std::map<std::string, uint64_t> cpu_ns_by_container;
+};
+Result<SandboxEvent> parse_event(const nlohmann::json& result);
+
+// containerManager.Processes (what `runsc ps` shows) of one container.
+std::string processes_request(std::string_view container_id);
 
 }  // namespace shim

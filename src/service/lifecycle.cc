@@ -86,6 +86,16 @@ Task<Result<task::CreateTaskResponse>> TaskService::create_container(
     nlohmann::json caps =
         process.is_object() ? process.value("capabilities", nlohmann::json()) : nlohmann::json();
     c->exec_defaults = {{"cwd", string_field(process, "cwd")}, {"capabilities", caps}};
+    nlohmann::json linux = doc.value("linux", nlohmann::json());
+    if (linux.is_object() && linux.contains("resources")) {
+      auto requested = cgroups::parse_linux_resources(linux["resources"].dump());
+      if (requested) {
+        c->requested = std::move(*requested);
+      } else {
+        log::debug("container ", req.id, ": its resources are not ones a cgroup update applies: ",
+                   requested.error().message());
+      }
+    }
   }
   c->init = std::make_shared<Process>();
   Process& init = *c->init;

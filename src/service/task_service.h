@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "cgroups/container_metrics.h"
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
 #include "google/protobuf/empty.pb.h"
 #include "process/bundle_spec.h"
@@ -104,6 +105,13 @@ class TaskService {
   // The capabilities of an OCI Process granted wholesale that this runsc does not know are
   // removed; true when any was.
   Task<bool> drop_unknown_capabilities(Container& c, nlohmann::json& process);
+
+  // A pod's app container, or a pod's sandbox container that app containers joined.
+  bool in_pod(const Container& c) const;
+  // The container whose sandbox `c` runs in: itself, or its pod's sandbox container.
+  const Container& pod_of(const Container& c) const;
+  // One container of a pod: what the sandbox counts for it (containerManager.Event).
+  Task<Result<ContainerUsage>> usage_in_pod(std::shared_ptr<Container> c);
 
   // Finds the sandbox's host cgroup and watches it for OOM kills.
   void watch_cgroup(std::shared_ptr<Container> c);
