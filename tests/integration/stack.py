@@ -54,6 +54,14 @@ class Stack:
             raise RuntimeError(f"{self.containerd} --version: no version in {out!r}")
         return tuple(int(x) for x in m.groups())
 
+    @functools.cached_property
+    def runsc_release(self):
+        """The runsc's release date as YYYYMMDD (from `runsc --version`), 0 if it says none."""
+        out = subprocess.run([self.runsc, "--version"], capture_output=True, text=True,
+                             timeout=30).stdout
+        m = re.search(r"(20\d{6})", out)
+        return int(m.group(1)) if m else 0
+
     @property
     def major(self):
         return self.version[0]

@@ -3,13 +3,17 @@
 the shim TOML, and the fallback for a sandbox whose control socket does not serve). Each test
 runs on both: output, exit codes, stdin and CloseIO, a missing binary, a duplicate id, ps,
 kill, terminals and resize, the exec's pid, execs of a sandbox that dies, and how many host
-processes an exec costs.
+processes an exec costs. And the fallback: a sandbox that does not serve the shim's request
+gets `runsc exec` from then on.
 """
 
 import json
 import os
 import signal
+import socket
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -192,4 +196,96 @@ def test_execs_die_with_their_sandbox(cd, path):
     r = cd.ctr("task", "delete", cid)
     assert r.returncode == 0, diag(cd, cid, r)
     assert cd.ctr("container", "delete", cid).returncode == 0
+    assert_clean(cd, timeout=5)
+
+
+class ControlProxy:
+    """Stands in for a sandbox's control socket file (runsc >= 20230130 records its path in
+    the sandbox's state file): the first ExecuteAsync is answered as a runsc whose API differs
+    would answer it, "unknown method"; everything else, fds too, goes to the real socket."""
+
+    def __init__(self, real_path, path):
+        self.real, self.path = real_path, path
+        self.refused = 0
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(path)
+        self.listener.listen(16)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 16)
+        if b"containerManager.ExecuteAsync" in data and self.refused == 0:
+            self.refused += 1
+            conn.sendall(b'{"success":false,"err":"unknown method","result":null}')
+            for fd in fds:
+                os.close(fd)
+            conn.close()
+            return
+        upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        # Longer than sun_path holds, as runsc binds it: through its directory's fd.
+        folder = os.open(os.path.dirname(self.real), os.O_PATH | os.O_DIRECTORY)
+        try:
+            upstream.connect(f"/proc/self/fd/{folder}/{os.path.basename(self.real)}")
+        finally:
+            os.close(folder)
+        socket.send_fds(upstream, [data], fds)
+        for fd in fds:
+            os.close(fd)
+
+        def pump(src, dst):
+            try:
+                while chunk := src.recv(1 << 16):
+                    dst.sendall(chunk)
+            except OSError:
+                pass
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        threading.Thread(target=pump, args=(upstream, conn), daemon=True).start()
+        pump(conn, upstream)
+
+    def close(self):
+        self.listener.close()
+        os.unlink(self.path)
+
+
+@pytest.mark.skipif(harness.STACK.runsc_release < 20230130,
+                    reason="this runsc's control socket is an abstract name: nothing can stand "
+                           "in for it (the trixie and sid stacks run this test)")
+def test_falls_back_to_runsc_exec_when_the_sandbox_does_not_serve(cd, tmp_path):
+    cid = unique(cd, "fallback")
+    start_detached(cd, cid)
+    root = Path("/run/containerd/runsc") / cd.ns / cid
+    state_file = root / f"{cid}_sandbox:{cid}.state"
+    original = state_file.read_text()
+    state = json.loads(original)
+    real = state["sandbox"]["controlSocketPath"]
+    proxy = ControlProxy(real, str(tmp_path / "proxy.sock"))
+    state["sandbox"]["controlSocketPath"] = proxy.path
+    state_file.write_text(json.dumps(state))
+    since = len(cd.log_text())
+    try:
+        for i in range(2):
+            r = cd.ctr("task", "exec", "--exec-id", f"f{i}", cid, "echo", f"n{i}")
+            assert (r.returncode, r.stdout, r.stderr) == (0, f"n{i}\n".encode(), b""), \
+                diag(cd, cid, r)
+        assert proxy.refused == 1
+        warnings = [line for line in cd.log_text()[since:].splitlines()
+                    if "using runsc exec for this sandbox" in line]
+        assert len(warnings) == 1, warnings
+    finally:
+        state_file.write_text(original)
+        proxy.close()
+        kill_and_remove(cd, cid, expect_status=137)
     assert_clean(cd, timeout=5)
