@@ -19,6 +19,8 @@ struct RunscFeatures {
   // containerManager.Event takes the container's id (and answers for that container alone)
   // from release 20230731 on; before, it takes nothing and answers for the whole sandbox.
   constexpr bool event_per_container() const { return !before(20230731); }
+  // --systemd-cgroup (cgroups through systemd, runc's SystemdCgroup) from release 20220321.
+  constexpr bool systemd_cgroup() const { return !before(20220321); }
 
   constexpr bool before(int date) const { return release_date != 0 && release_date < date; }
 };

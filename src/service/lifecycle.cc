@@ -104,6 +104,14 @@ Task<Result<task::CreateTaskResponse>> TaskService::create_container(
   init.stdio =
       io::StdioConfig{req.stdin, req.stdout, req.stderr, req.terminal, c->io_uid, c->io_gid};
 
+  if (options->systemd_cgroup) {
+    RunscFeatures features = co_await runsc_features(*c->runsc);
+    if (!features.systemd_cgroup()) {
+      co_return Error(Code::kInvalidArgument,
+                      str_cat("SystemdCgroup: runsc release ", features.release_date,
+                              " has no systemd cgroup mode (from release 20220321 on)"));
+    }
+  }
   BundleRecord record{options->config_path, options->binary_name, options->root, sandbox_id,
                       !req.rootfs.empty()};
   if (auto r = write_bundle_record(req.bundle, record); !r) co_return std::move(r).error();

@@ -23,6 +23,10 @@ TEST(RunscFeatures, TheReleasesThatChangedThings) {
   EXPECT_EQ(parse_runsc_version("release-20230227.0").capability_count(), 41);
   EXPECT_TRUE(parse_runsc_version("release-20230118.0").abstract_control_socket());
   EXPECT_FALSE(parse_runsc_version("release-20230130.0").abstract_control_socket());
+  EXPECT_FALSE(parse_runsc_version("release-20220314.0").systemd_cgroup());
+  EXPECT_TRUE(parse_runsc_version("0.0~20221219.0").systemd_cgroup());
+  EXPECT_FALSE(parse_runsc_version("release-20230724.0").event_per_container());
+  EXPECT_TRUE(parse_runsc_version("release-20230731.0").event_per_container());
 }
 
 TEST(RunscFeatures, UnreadableMeansNewest) {
