@@ -50,6 +50,10 @@ constexpr std::array<std::string_view, kCapabilityNameCount> kNames = {"CAP_CHOW
 
 }  // namespace
 
+std::string_view capability_name(int number) {
+  return number >= 0 && number < kCapabilityNameCount ? kNames[static_cast<size_t>(number)] : "";
+}
+
 int capability_number(std::string_view name) {
   auto it = std::find(kNames.begin(), kNames.end(), name);
   return it == kNames.end() ? -1 : static_cast<int>(it - kNames.begin());

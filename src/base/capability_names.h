@@ -10,5 +10,7 @@ inline constexpr int kCapabilityNameCount = 41;
 
 // The capability's number, or -1 for a name this table does not have.
 int capability_number(std::string_view name);
+// The name of capability `number` (0 .. kCapabilityNameCount - 1), else "".
+std::string_view capability_name(int number);
 
 }  // namespace shim

@@ -14,6 +14,7 @@ import subprocess
 import threading
 import time
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import harness
@@ -68,6 +69,18 @@ def start_detached(cd, cid, cmd=("sleep", "1000"), extra_args=(), runtime_config
     r = run_detached(cd, cid, cmd, runtime_config=runtime_config, extra_args=extra_args)
     assert (r.returncode, r.stdout, r.stderr) == (0, b"", b""), diag(cd, cid, r)
     assert task_row(cd, cid)[1] == "RUNNING", diag(cd, cid)
+
+
+@contextmanager
+def running(cd, name, cmd=("sleep", "1000"), runtime_config=None):
+    """A detached container (unique id from `name`) for the duration of a `with`; SIGKILLed and
+    deleted (137 checked) afterwards, whatever happened inside."""
+    cid = unique(cd, name)
+    start_detached(cd, cid, cmd, runtime_config=runtime_config)
+    try:
+        yield cid
+    finally:
+        kill_and_remove(cd, cid)
 
 
 def task_row(cd, cid, timeout=30):

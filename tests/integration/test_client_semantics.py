@@ -19,8 +19,8 @@ import threading
 import time
 from pathlib import Path
 
-from tasks import (EventLog, assert_clean, diag, kill_and_remove, start_detached, task_status,
-                   unique, wait_for)
+from tasks import (EventLog, assert_clean, diag, kill_and_remove, running, start_detached,
+                   task_status, unique, wait_for)
 from ttrpc_client import NOT_FOUND, OK, TASK, Client, decode, field_bytes, field_varint, first
 
 PROCESS_SPEC_URL = "types.containerd.io/opencontainers/runtime-spec/1/Process"
@@ -88,20 +88,10 @@ def test_resize_without_terminal_is_a_no_op(cd):
 
 def test_exec_terminal_from_the_request(cd, tmp_path):
     """Terminal requested, spec's `terminal` false: 6.9 MB of `seq` arrive whole, exit 0."""
-    cid = unique(cd, "ttyflag")
-    start_detached(cd, cid)
-    try:
-        exec_big_output_on_a_terminal(cd, cid, tmp_path)
-    finally:
-        kill_and_remove(cd, cid)
-    assert_clean(cd, timeout=5)
-
-
-def exec_big_output_on_a_terminal(cd, cid, tmp_path):
     stdin = tmp_path / "in"
     os.mkfifo(stdin)
     out = FifoReader(tmp_path / "out")
-    with Client(str(cd.socket_path(cid)), timeout=60) as shim:
+    with running(cd, "ttyflag") as cid, Client(str(cd.socket_path(cid)), timeout=60) as shim:
         code, msg, _ = shim.call(TASK, "Exec", exec_request(
             cid, "big", ["sh", "-c", 'seq -s " " 1000000'], stdin=stdin,
             stdout=tmp_path / "out", terminal=True))
@@ -119,24 +109,15 @@ def exec_big_output_on_a_terminal(cd, cid, tmp_path):
     # The pty turns each "\n" into "\r\n": one line, the last.
     expected = " ".join(str(i) for i in range(1, 1000001)).encode() + b"\r\n"
     assert len(out.data) == len(expected) and out.data == expected, len(out.data)
-
-
-def test_stdin_stays_open_until_close_io(cd, tmp_path):
-    cid = unique(cd, "stdinhold")
-    start_detached(cd, cid)
-    try:
-        cat_until_close_io(cd, cid, tmp_path)
-    finally:
-        kill_and_remove(cd, cid)
     assert_clean(cd, timeout=5)
 
 
-def cat_until_close_io(cd, cid, tmp_path):
+def test_stdin_stays_open_until_close_io(cd, tmp_path):
     stdin = tmp_path / "in"
     os.mkfifo(stdin)
     out = FifoReader(tmp_path / "out")
     payload_in = bytes(range(256)) * 800  # 200 KiB
-    with Client(str(cd.socket_path(cid)), timeout=60) as shim:
+    with running(cd, "stdinhold") as cid, Client(str(cd.socket_path(cid)), timeout=60) as shim:
         code, msg, _ = shim.call(TASK, "Exec", exec_request(
             cid, "cat", ["cat"], stdin=stdin, stdout=tmp_path / "out"))
         assert code == OK, msg
@@ -158,6 +139,7 @@ def cat_until_close_io(cd, cid, tmp_path):
         out.close()
         shim.call(TASK, "Delete", ids(cid, "cat"))
     assert bytes(out.data) == payload_in, len(out.data)
+    assert_clean(cd, timeout=5)
 
 
 def test_missing_binary_fails_create(cd):

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 import harness
-from tasks import (assert_clean, diag, kill_and_remove, popen_ctr, report, start_detached, stop,
-                   task_pids, task_status, unique, wait_for)
+from tasks import (assert_clean, diag, kill_and_remove, popen_ctr, report, running,
+                   start_detached, stop, task_pids, task_status, unique, wait_for)
 from test_client_semantics import FifoReader, exec_request, ids
 from test_resilience import children, cmdline, sandbox_pid_of, shim_pid_of
 from ttrpc_client import OK, TASK, Client, decode, field_varint, first
@@ -131,33 +131,30 @@ def test_terminal_exec(cd, path):
 def test_terminal_resize_and_pid(cd, path, tmp_path):
     """ResizePty reaches the process (its size, and a SIGWINCH it can trap); Start's pid is the
     one Pids lists."""
-    cid = start(cd, "resize", path)
-    try:
-        out = FifoReader(tmp_path / "out")
-        script = 'trap "stty size; exit 5" WINCH; echo ready; while :; do sleep 0.1; done'
-        with Client(str(cd.socket_path(cid)), timeout=30) as shim:
-            code, msg, _ = shim.call(TASK, "Exec", exec_request(
-                cid, "w", ["sh", "-c", script], stdout=tmp_path / "out", terminal=True))
-            assert code == OK, msg
-            code, msg, payload = shim.call(TASK, "Start", ids(cid, "w"))
-            assert code == OK, msg
-            out.started()
-            pid = first(decode(payload), 1, 0)
-            code, msg, payload = shim.call(TASK, "Pids", ids(cid))
-            assert code == OK, msg
-            listed = [first(decode(p), 1, 0) for p in decode(payload).get(1, [])]
-            assert pid in listed, (pid, listed)
-            assert wait_for(lambda: b"ready" in out.data, 10), bytes(out.data)
-            code, msg, _ = shim.call(TASK, "ResizePty",
-                                     ids(cid, "w") + field_varint(3, 120) + field_varint(4, 40))
-            assert code == OK, msg
-            code, msg, payload = shim.call(TASK, "Wait", ids(cid, "w"))
-            assert code == OK and first(decode(payload), 1, 0) == 5, (code, msg, bytes(out.data))
-            out.close()
-            shim.call(TASK, "Delete", ids(cid, "w"))
+    out = FifoReader(tmp_path / "out")
+    script = 'trap "stty size; exit 5" WINCH; echo ready; while :; do sleep 0.1; done'
+    with running(cd, f"resize-{path[0]}", runtime_config=path[1]) as cid, \
+            Client(str(cd.socket_path(cid)), timeout=30) as shim:
+        code, msg, _ = shim.call(TASK, "Exec", exec_request(
+            cid, "w", ["sh", "-c", script], stdout=tmp_path / "out", terminal=True))
+        assert code == OK, msg
+        code, msg, payload = shim.call(TASK, "Start", ids(cid, "w"))
+        assert code == OK, msg
+        out.started()
+        pid = first(decode(payload), 1, 0)
+        code, msg, payload = shim.call(TASK, "Pids", ids(cid))
+        assert code == OK, msg
+        listed = [first(decode(p), 1, 0) for p in decode(payload).get(1, [])]
+        assert pid in listed, (pid, listed)
+        assert wait_for(lambda: b"ready" in out.data, 10), bytes(out.data)
+        code, msg, _ = shim.call(TASK, "ResizePty",
+                                 ids(cid, "w") + field_varint(3, 120) + field_varint(4, 40))
+        assert code == OK, msg
+        code, msg, payload = shim.call(TASK, "Wait", ids(cid, "w"))
+        assert code == OK and first(decode(payload), 1, 0) == 5, (code, msg, bytes(out.data))
+        out.close()
+        shim.call(TASK, "Delete", ids(cid, "w"))
         assert b"40 120" in out.data, bytes(out.data)
-    finally:
-        kill_and_remove(cd, cid, expect_status=137)
     assert_clean(cd, timeout=5)
 
 
