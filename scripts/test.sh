@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# THE test command: dependencies, build, unit tests (ctest), integration tests
+# THE test command: dependencies, build, unit tests (ctest), the .deb, integration tests
 # (pytest against a private containerd, and its CRI plugin for pods), then those again on
 # the newer containerd/runsc stacks. Exits non-zero if anything fails.
 #   scripts/test.sh [cmake configure args...]       (BUILD_DIR as in build.sh)
@@ -41,6 +41,11 @@ if [[ -z ${SKIP_FUZZ:-} ]]; then
   cmake --build "$BUILD_DIR-fuzz" -j"$(nproc)" --target fuzz_ttrpc_frame fuzz_task_requests
   ctest --test-dir "$BUILD_DIR-fuzz" --output-on-failure -R '^fuzz_' --timeout 300 || status=1
 fi
+
+# The .deb, which tests/integration/test_package.py unpacks and runs a container with.
+echo "== Debian package (scripts/package.sh)"
+SHIM_DEB=$(scripts/package.sh "$@") || status=1
+export SHIM_DEB
 
 echo "== integration tests (pytest)"
 export SHIM_BINARY="$(realpath -m "$BUILD_DIR")/src/shim/containerd-shim-runsc-v1"
