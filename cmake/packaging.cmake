@@ -39,7 +39,8 @@ endif()
 
 # Documentation, gzip -9n as Debian policy asks of docs over 4 kB (reproducibly: no name,
 # no time stamp in the header).
-set(_docs README.md)
+file(GLOB _docs RELATIVE ${CMAKE_SOURCE_DIR} CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/docs/*.md)
+list(PREPEND _docs README.md)
 set(_doc_outputs)
 foreach(_doc IN LISTS _docs)
   get_filename_component(_name ${_doc} NAME)
