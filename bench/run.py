@@ -201,7 +201,8 @@ class Runtime:
 
 
 def run_args(cd, rt, cid, cmd, detach=False, rootfs=None):
-    """`ctr run` arguments: flags first, then --rootfs ROOTFS ID CMD (DESIGN §4b)."""
+    """`ctr run` arguments: flags first, then --rootfs ROOTFS ID CMD
+    (docs/containerd-contract.md)."""
     args = ["run", "--runtime", rt.runtime]
     if rt.runtime == harness.RUNSC_RUNTIME:
         args += ["--runtime-config-path", str(cd.shim_toml)]
@@ -419,7 +420,8 @@ class BareRunsc:
         path.write_text(json.dumps(spec))
 
     def _id(self):
-        # Fixed width: runsc resolves ids by prefix (DESIGN §4), b000001 is no prefix of another.
+        # Fixed width: runsc resolves ids by prefix (docs/runsc.md), b000001 is no prefix of
+        # another.
         self.seq += 1
         return f"b{self.seq:06d}"
 

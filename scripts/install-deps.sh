@@ -9,7 +9,7 @@ PACKAGES=(
   # build
   build-essential cmake clang libclang-rt-14-dev
   protobuf-compiler libprotobuf-dev libprotoc-dev
-  # .proto sources of containerd's API (see DESIGN.md §1)
+  # .proto sources of containerd's API (docs/architecture.md, "Modules")
   golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev
   golang-github-gogo-protobuf-dev
   nlohmann-json3-dev libtomlplusplus-dev

@@ -1,5 +1,6 @@
-// ttrpc framing (DESIGN §3): a 10-byte big-endian header `u32 length | u32 stream_id | u8 type |
-// u8 flags` followed by `length` bytes of data. Pure code, no I/O, so the fuzzer can drive it.
+// ttrpc framing (docs/containerd-contract.md): a 10-byte big-endian header `u32 length |
+// u32 stream_id | u8 type | u8 flags` followed by `length` bytes of data. Pure code, no I/O, so
+// the fuzzer can drive it.
 #pragma once
 
 #include <cstddef>

@@ -1,5 +1,6 @@
-// A ttrpc server on the reactor (DESIGN §3). Each request runs in its own coroutine, so a call
-// that parks (Wait) never holds up the others, and replies go out in completion order.
+// A ttrpc server on the reactor (docs/containerd-contract.md). Each request runs in its own
+// coroutine, so a call that parks (Wait) never holds up the others, and replies go out in
+// completion order.
 //
 // Protocol decisions, mirroring containerd's Go ttrpc server:
 //  - an even stream id (0 included) is answered INVALID_ARGUMENT on that stream id;

@@ -1,4 +1,4 @@
-"""A private containerd with its CRI plugin on, for pods (shared/DESIGN.md §6).
+"""A private containerd with its CRI plugin on, for pods (docs/containerd-contract.md).
 
 CriContainerd wraps harness.Containerd(cri=True) and adds what pods need:
 

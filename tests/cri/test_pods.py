@@ -2,7 +2,7 @@
 own CRI client, on containerd's Go runc shim (handler `runc`: proves the harness) and
 on our shim (handler `runsc`: host-network pods, `network = "none"`; `runsc-net`:
 pod-network pods, `network = "host"` inside the pod's CNI netns, see cri_env.py).
-shared/DESIGN.md §6 has the facts; tests/cri/README.md says how to run and debug.
+docs/containerd-contract.md has the facts; tests/cri/README.md says how to run and debug.
 
     SHIM_BINARY=build/src/shim/containerd-shim-runsc-v1 \\
         /usr/bin/python3 -m pytest -v -p no:cacheprovider tests/cri

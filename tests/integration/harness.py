@@ -2,8 +2,8 @@
 
 One implementation of "start containerd with our shim, run a container, tear down"
 that pytest (conftest.py), scripts/run.sh and humans all share. Facts it relies on
-are in shared/DESIGN.md §4 and §4b. Which containerd, ctr and runsc it runs: stack.py
-(STACK, CONTAINERD_DIR, RUNSC).
+are in docs/runsc.md and docs/containerd-contract.md. Which containerd, ctr and runsc it
+runs: stack.py (STACK, CONTAINERD_DIR, RUNSC).
 
 Everything an instance creates carries its random token: the temp dir is
 /tmp/shimtest-<token>, every namespace ends in -<token>. Any process whose command
@@ -61,7 +61,7 @@ def shim_socket_path(grpc_address, ns, cid):
 
 def write_shim_toml(path, network="none", extra="", top=""):
     """The shim's runtime config. runsc refuses to create a sandbox with networking
-    in what looks like the host's netns here, so network must reach it (DESIGN §4).
+    in what looks like the host's netns here, so network must reach it (docs/runsc.md).
     binary_name is the stack's runsc; top: more top-level keys (before the table)."""
     Path(path).write_text(f'binary_name = "{STACK.runsc}"\n{top}\n'
                           f'[runsc_config]\nnetwork = "{network}"\n{extra}')
@@ -232,8 +232,8 @@ class Containerd:
         self.log_path = self.dir / "containerd.log"
         self.config_path = self.dir / "config.toml"
         self.shim_toml = write_shim_toml(self.dir / "shim.toml")
-        # containerd 1.6 looks for shim binaries in its cwd before PATH (DESIGN §4b):
-        # an empty cwd means only bin/ can answer.
+        # containerd 1.6 looks for shim binaries in its cwd before PATH: an empty cwd means
+        # only bin/ can answer (docs/containerd-contract.md).
         cwd = self.dir / "cwd"
         bindir = self.dir / "bin"
         cwd.mkdir()
@@ -432,9 +432,10 @@ disabled_plugins = [{disabled}]
     def run_container(self, cid, cmd, extra_args=(), stdin=None, tty=False, timeout=60,
                       ns=None, runtime=RUNSC_RUNTIME, rootfs=None, runtime_config=None,
                       env=DEFAULT_ENV):
-        """`ctr run ... --rm [--tty] --rootfs ROOTFS ID CMD...` (flag order: DESIGN §4b).
-        stdin: bytes fed to the container, or None for no stdin. Returns the
-        CompletedProcess of ctr (stdout/stderr bytes, returncode = the task's exit)."""
+        """`ctr run ... --rm [--tty] --rootfs ROOTFS ID CMD...` (flag order:
+        docs/containerd-contract.md). stdin: bytes fed to the container, or None for no
+        stdin. Returns the CompletedProcess of ctr (stdout/stderr bytes, returncode = the
+        task's exit)."""
         ns = ns or self.namespace
         self.track(ns, cid)
         rootfs = rootfs or self.rootfs

@@ -1,5 +1,5 @@
 """The harness works, and the shim honours containerd 1.6's basic shim contract
-(shared/DESIGN.md §2). The runc self-test needs no shim of ours at all."""
+(docs/containerd-contract.md). The runc self-test needs no shim of ours at all."""
 
 import hashlib
 import os

@@ -5,7 +5,7 @@ another uid. The shim is the one containerd started for a live `sleep` container
 test it must still serve (Connect answers) and hold exactly the fds it held before.
 
 Codes (google.rpc): INVALID_ARGUMENT 3, NOT_FOUND 5, ALREADY_EXISTS 6, RESOURCE_EXHAUSTED 8,
-FAILED_PRECONDITION 9 (DESIGN §2, §3).
+FAILED_PRECONDITION 9 (docs/containerd-contract.md).
 """
 
 import json

@@ -6,7 +6,7 @@ test_exec.py). Every
 test ends with nothing left: no shim, sandbox, gofer, container process, cgroup,
 mount, socket, bundle or runsc state (assert_clean).
 
-Facts used (shared/DESIGN.md §4, §4b): `ctr run` without -t never closes stdin;
+Facts used (docs/runsc.md, docs/containerd-contract.md): `ctr run` without -t never closes stdin;
 busybox PID 1 ignores SIGTERM, so kills are SIGKILL; ctr 1.6 has no `task wait`, so a
 detached task's exit status is read from `ctr task delete` ("exit with non-zero
 exit code N") and from the /tasks/exit event; runsc ids are per-sandbox roots, so
@@ -34,7 +34,8 @@ from tasks import (RUNSC_STATE, EventLog, assert_clean, delete_stopped, diag, ki
 
 
 def run_args(cd, cid, cmd):
-    """`run --rm` arguments as harness.run_container builds them (DESIGN §4b flag order)."""
+    """`run --rm` arguments as harness.run_container builds them (flag order:
+    docs/containerd-contract.md)."""
     cd.track(cd.ns, cid)
     return ["run", "--runtime", harness.RUNSC_RUNTIME, "--runtime-config-path", cd.shim_toml,
             "--rm", *(f"--env={e}" for e in harness.DEFAULT_ENV), "--rootfs", cd.rootfs, cid, *cmd]

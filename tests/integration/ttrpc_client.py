@@ -1,7 +1,7 @@
 """A tiny blocking ttrpc client with a hand-written protobuf codec.
 
 Enough to call a shim's Task API directly from tests, without the python protobuf
-package: the wire format is in shared/DESIGN.md §3.
+package: the wire format is in docs/containerd-contract.md.
 """
 
 import os
