@@ -12,7 +12,6 @@ import gzip
 import hashlib
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 import tomllib
@@ -21,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import harness
-from tasks import TASKS_DIR, assert_clean, diag, kill_and_remove, start_detached, unique
+from tasks import TASKS_DIR, assert_clean, diag, running, unique
 
 PACKAGE = "containerd-shim-runsc"
 SHIM_PATH = "usr/bin/containerd-shim-runsc-v1"
@@ -223,9 +222,7 @@ def test_installed_shim_runs_a_container(pkg_containerd, root):
     assert (r.returncode, r.stdout, r.stderr) == (0, b"hello\n", b""), diag(cd, cid, r)
 
     # The shim that served it is the installed binary, not a build's.
-    cid = unique(cd, "pkg-sleep")
-    start_detached(cd, cid, runtime_config=example)
-    shim_pid = int((cd.state / TASKS_DIR / cd.ns / cid / "shim.pid").read_text())
-    assert os.readlink(f"/proc/{shim_pid}/exe") == str(root / SHIM_PATH)
-    kill_and_remove(cd, cid)
+    with running(cd, "pkg-sleep", runtime_config=example) as cid:
+        shim_pid = int((cd.state / TASKS_DIR / cd.ns / cid / "shim.pid").read_text())
+        assert os.readlink(f"/proc/{shim_pid}/exe") == str(root / SHIM_PATH)
     assert_clean(cd)
