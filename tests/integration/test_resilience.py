@@ -391,8 +391,7 @@ def test_no_busy_retry_while_containerd_down(cd, containerd, capsys):
                    "reappeared")
     # Measured: 5 on containerd 1.6 (the idle memory trim 1 s after the outage began, then the
     # safety net's dials at 5 s and 15 s, each followed by a trim), 6-7 on the 1.7 and 2.x
-    # stacks (their runsc's gofer exits later: a reap and a trim); the backoff this replaced
-    # made 15, a retry loop would make hundreds.
+    # stacks; the backoff this replaced made 15, a retry loop would make hundreds.
     assert measured["wakeups"] <= 9, measured
     assert created_ms < 100
 
