@@ -20,6 +20,7 @@ import time
 
 import pytest
 
+import sanitizer_reports
 import ttrpc_client as tt
 from tasks import diag, kill_and_remove, start_detached, unique, wait_for
 from tasks import report
@@ -449,9 +450,10 @@ def test_peer_leaves_with_a_wait_parked(shim, capsys):
     growth = after["Rss"] - before["Rss"]
     report(capsys, f"{n} Waits parked then abandoned: shim Rss {before['Rss']} -> {after['Rss']} "
                    f"kB, Private_Dirty {before['Private_Dirty']} -> {after['Private_Dirty']} kB")
-    assert growth < 1024, (
-        f"{n} abandoned Waits still hold {growth} kB ({growth * 1024 // n} bytes each) after "
-        "their connections closed")
+    if not sanitizer_reports.ACTIVE:  # measured on the normal build (scripts/test.sh)
+        assert growth < 1024, (
+            f"{n} abandoned Waits still hold {growth} kB ({growth * 1024 // n} bytes each) after "
+            "their connections closed")
 
 
 def test_peer_that_never_reads(shim):
