@@ -26,19 +26,30 @@ bool is_transport_error(Code code) {
   return code == Code::kUnavailable || code == Code::kDeadlineExceeded || code == Code::kCancelled;
 }
 
+// The socket path in a ttrpc address ("unix://<path>" or a bare path).
+std::string socket_path_of(const std::string& address) {
+  constexpr std::string_view kScheme = "unix://";
+  return address.starts_with(kScheme) ? address.substr(kScheme.size()) : address;
+}
+
 }  // namespace
 
 struct EventPublisher::Core {
-  Core(Reactor& r, std::string a, Options o) : reactor(r), address(std::move(a)), options(o) {}
+  Core(Reactor& r, std::string a, Options o)
+      : reactor(r),
+        address(std::move(a)),
+        options(o),
+        redial(reactor, socket_path_of(address), options.redial) {}
 
   Reactor& reactor;
   std::string address;
   Options options;
+  RedialSchedule redial;  // while containerd cannot be dialed
   std::deque<Event> queue;
   bool draining = false;
   bool stopped = false;
   std::unique_ptr<ttrpc::Client> client;
-  // The backoff sleep in progress, so the destructor can end it early.
+  // The backoff sleep in progress (after a rejection), so the destructor can end it early.
   std::optional<Oneshot<bool>> sleeper;
   Reactor::TimerId sleep_timer = 0;
   std::vector<Oneshot<bool>> idle_waiters;  // flush() callers
@@ -68,7 +79,7 @@ void note_outage(Core& core, const Error& error) {
   }
   core.outage_logged = true;
   log::warn("event publisher: cannot reach containerd at ", core.address, ": ", error.message(),
-            "; ", core.queue.size(), " events queued, retrying with backoff");
+            "; ", core.queue.size(), " events queued until it is back");
 }
 
 void became_idle(Core& core) {
@@ -88,6 +99,7 @@ void became_idle(Core& core) {
 Task<void> drain(std::shared_ptr<Core> core) {
   auto backoff = core->options.initial_backoff;
   int rejections = 0;
+  int transport_failures = 0;  // in a row, each on a connection that dialed fine
   while (!core->stopped && !core->queue.empty()) {
     if (!core->client || !core->client->connected()) {
       core->client.reset();
@@ -95,10 +107,11 @@ Task<void> drain(std::shared_ptr<Core> core) {
       if (core->stopped) break;
       if (!connected.ok()) {
         note_outage(*core, connected.error());
-        co_await backoff_sleep(core, backoff);
-        backoff = std::min(backoff * 2, core->options.max_backoff);
+        co_await core->redial.next();
         continue;
       }
+      if (core->outage_logged) log::debug("event publisher: connected to ", core->address);
+      core->redial.connected();
       core->client = std::move(*connected);
     }
     // Built outside the co_await expression: GCC 12 miscompiles braced lists inside it.
@@ -115,12 +128,16 @@ Task<void> drain(std::shared_ptr<Core> core) {
       core->queue.pop_front();
       backoff = core->options.initial_backoff;
       rejections = 0;
+      transport_failures = 0;
       continue;
     }
     const Error& error = result.error();
     if (is_transport_error(error.code())) {
       core->client.reset();
       note_outage(*core, error);
+      // Dial again at once: a containerd that went away refuses it, and the redial schedule
+      // waits for its return. Only one that accepts and then fails calls gets the backoff.
+      if (++transport_failures == 1) continue;
     } else if (++rejections >= core->options.max_rejections) {
       log::error("event publisher: containerd rejected ", core->queue.front().topic, " ",
                  rejections, " times (", error.message(), "): dropping it");
@@ -152,6 +169,7 @@ EventPublisher::EventPublisher(Reactor& reactor, std::string ttrpc_address, Opti
 
 EventPublisher::~EventPublisher() {
   core_->stopped = true;
+  core_->redial.cancel();  // a drain waiting for containerd wakes inline, sees `stopped`, ends
   if (core_->sleep_timer) core_->reactor.cancel(core_->sleep_timer);
   // Wakes a sleeping drain inline; it sees `stopped` and ends.
   if (core_->sleeper) {

@@ -1,6 +1,7 @@
 // Sends task events to containerd (Events/Forward on TTRPC_ADDRESS) in publish order. publish()
-// only enqueues; one coroutine drains the queue, reconnecting with backoff while containerd is
-// away, so a restart of containerd delays events but neither loses nor reorders them.
+// only enqueues; one coroutine drains the queue. While containerd is away it waits for
+// containerd's socket to come back (RedialSchedule: inotify, then a short burst of dials), so
+// a restart of containerd delays events by milliseconds but neither loses nor reorders them.
 //
 // Delivery is at least once: an event whose reply was lost with the connection is sent again.
 // An event containerd itself rejects (an error status, not a transport failure) is retried
@@ -14,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "events/redial_schedule.h"
 #include "reactor/reactor.h"
 #include "reactor/task.h"
 
@@ -23,8 +25,11 @@ class EventPublisher {
  public:
   struct Options {
     size_t max_queue = 4096;  // past this, the newest event is dropped
+    // Between retries of an event containerd answered with an error, or of a connection that
+    // accepts and then fails every call (a containerd that is gone is waited for by `redial`).
     std::chrono::milliseconds initial_backoff{100};
     std::chrono::milliseconds max_backoff{5000};
+    RedialSchedule::Options redial;
     std::chrono::milliseconds call_timeout{5000};
     int max_rejections = 5;
   };

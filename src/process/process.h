@@ -40,6 +40,10 @@ struct Process {
 
   std::optional<ExitStatus> exit;      // set once reaped
   Oneshot<ExitStatus> exit_published;  // set after /tasks/exit is queued: Wait returns then
+  // A process that will never run (an exec whose Start failed, or one deleted unstarted; a
+  // container deleted before it had a sandbox): containerd waits on a process before it
+  // starts it and never cancels that call, so Wait ends here too.
+  Oneshot<bool> never_ran;
 
   bool is_init() const { return exec_id.empty(); }
   // Result<void> of moving the state machine, applied only when legal.

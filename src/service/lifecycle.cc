@@ -263,6 +263,7 @@ Task<Result<task::StartResponse>> TaskService::start(task::StartRequest req, ttr
   }
   p->starting = false;
   p->start_finished.set(result.ok());
+  if (!result && !p->is_init()) p->never_ran.set(true);
   if (!result) co_return std::move(result).error().wrap(str_cat("start ", req.id));
   co_return result;
 }
@@ -407,6 +408,7 @@ Task<Result<task::DeleteResponse>> TaskService::remove(task::DeleteRequest req,
   }
   if (p->is_init()) co_return co_await remove_init(found->container);
 
+  if (p->state == ProcessState::kCreated) p->never_ran.set(true);
   (void)p->apply(ProcessEvent::kDelete);
   found->container->execs.erase(p->exec_id);
   p->io.reset();
@@ -428,7 +430,13 @@ Task<Result<task::DeleteResponse>> TaskService::remove_init(std::shared_ptr<Cont
     // Force-deleting a created sandbox kills it: give the reaper a moment for its status.
     co_await wait_with_deadline(ctx_.reactor, init.exit_published, 2000ms);
   }
-  for (auto& [id, exec] : c->execs) exec->io.reset();
+  // A Wait on what will never exit now (no sandbox was ever made: a restore not yet started;
+  // an exec never started) ends here.
+  if (never_ran && !init.exit_published.ready()) init.never_ran.set(true);
+  for (auto& [id, exec] : c->execs) {
+    exec->io.reset();
+    if (exec->state == ProcessState::kCreated) exec->never_ran.set(true);
+  }
 
   ExitStatus exit = init.exit.value_or(ExitStatus{137, {}});
   auto exited_at = init.exit ? to_timestamp(exit.at) : timestamp_now();

@@ -99,16 +99,27 @@ Task<Result<task::StateResponse>> TaskService::state(task::StateRequest req, ttr
 Task<Result<task::WaitResponse>> TaskService::wait(task::WaitRequest req, ttrpc::CallContext ctx) {
   auto found = find_process(req.id, req.exec_id);
   if (!found) co_return std::move(found).error();
-  // Parks this call (not the shim) until the exit has been published, or until the caller
-  // hangs up: an abandoned Wait must not hold memory until the container exits.
+  // Parks this call (not the shim) until the exit has been published, until the caller hangs
+  // up, or until the exec turns out never to run: an abandoned Wait must not hold memory
+  // until the container exits.
   Oneshot<ExitStatus> exited = found->process->exit_published;
-  Oneshot<bool> outcome;
-  uint64_t on_exit = exited.then([outcome](const ExitStatus&) { outcome.set(true); });
-  uint64_t on_gone = ctx.peer_gone.then([outcome](const bool&) { outcome.set(false); });
-  bool has_exited = co_await outcome;
+  Oneshot<bool> never_ran = found->process->never_ran;
+  enum class Outcome { kExited, kCallerGone, kNeverRan };
+  Oneshot<Outcome> outcome;
+  uint64_t on_exit = exited.then([outcome](const ExitStatus&) { outcome.set(Outcome::kExited); });
+  uint64_t on_gone =
+      ctx.peer_gone.then([outcome](const bool&) { outcome.set(Outcome::kCallerGone); });
+  uint64_t on_never = never_ran.then([outcome](const bool&) { outcome.set(Outcome::kNeverRan); });
+  Outcome why = co_await outcome;
   exited.cancel(on_exit);
   ctx.peer_gone.cancel(on_gone);
-  if (!has_exited) co_return Error(Code::kCancelled, "wait: the caller went away");
+  never_ran.cancel(on_never);
+  if (why == Outcome::kCallerGone) co_return Error(Code::kCancelled, "wait: the caller went away");
+  if (why == Outcome::kNeverRan) {
+    co_return Error(Code::kFailedPrecondition,
+                    str_cat("wait: ", req.exec_id.empty() ? "container " : "exec ",
+                            req.exec_id.empty() ? req.id : req.exec_id, " never ran"));
+  }
   ExitStatus exit = exited.peek();
   task::WaitResponse resp;
   resp.exit_status = static_cast<uint32_t>(exit.code);

@@ -11,6 +11,7 @@
 #include <cstdio>
 
 #include "base/file.h"
+#include "base/leak_check.h"
 #include "base/strings.h"
 #include "cgroups/named_cgroup.h"
 #include "process/bundle_spec.h"
@@ -117,7 +118,9 @@ int run_start_command(const ShimFlags& flags) {
       listener->reset(3);
     }
     detach_stdio();
-    ::_exit(run_daemon(std::move(options), std::move(*listener)));
+    int code = run_daemon(std::move(options), std::move(*listener));
+    check_for_leaks();  // _exit skips the sanitizer's own check at exit
+    ::_exit(code);
   }
   listener->reset();
   // As runc's shim does: the daemon, not this short-lived process, joins the cgroup.

@@ -30,6 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 import cri_env  # noqa: E402
 import harness  # noqa: E402
 import images  # noqa: E402
+# A sanitizer build of the shim: a report fails the test it appeared in, or the session.
+from sanitizer_reports import (pytest_sessionfinish,  # noqa: E402,F401
+                               sanitizer_reports_fail_the_test)
 
 
 def pytest_report_header(config):

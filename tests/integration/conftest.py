@@ -21,6 +21,9 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
+# A sanitizer build of the shim: a report fails the test it appeared in, or the session.
+from sanitizer_reports import (pytest_sessionfinish,  # noqa: E402,F401
+                               sanitizer_reports_fail_the_test)
 
 
 def pytest_report_header(config):

@@ -101,7 +101,8 @@ class HandStartedShim:
         self._drain = subprocess.Popen(["sh", "-c", f'cat "$0" > "$1"', str(self.bundle / "log"),
                                         str(self.log_path)])
         cd.track(cd.ns, cid)
-        env = dict(os.environ, TTRPC_ADDRESS=cd.ttrpc_address)
+        env = dict(os.environ, TTRPC_ADDRESS=cd.ttrpc_address,
+                   **harness.sanitizer_reports.environment())
         self.started = subprocess.run(
             [str(cd.shim), "-namespace", cd.ns, "-address", cd.address,
              "-publish-binary", harness.STACK.containerd, "-id", cid, "start"],

@@ -31,6 +31,7 @@ import time
 import tty
 from pathlib import Path
 
+import sanitizer_reports
 import stack
 
 STACK = stack.CURRENT
@@ -244,6 +245,7 @@ class Containerd:
                                     + ((self.prepare(self) or "") if self.prepare else ""))
         self._log = open(self.log_path, "wb")
         t0 = time.monotonic()
+        self.started_at = time.time()
         self.spawn_containerd()
         try:
             self._wait_ready()
@@ -260,6 +262,9 @@ class Containerd:
                                                    + os.environ.get("PATH", "/usr/bin:/bin")))
         # The delegating fake runscs (tests/fake_runsc) run the stack's runsc too.
         env["REAL_RUNSC"] = STACK.runsc
+        # A sanitizer build of the shim writes its reports to files (containerd's
+        # environment is its shims').
+        env.update(sanitizer_reports.environment())
         if self._log.closed:
             self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
@@ -326,6 +331,7 @@ disabled_plugins = [{disabled}]
         self.kill_leftover_processes()
         sockets = self._our_sockets()  # before the bundles that name them go
         if self.dir and self.dir.exists():
+            sanitizer_reports.keep_log_if_reported(self.log_path, self.token, self.started_at)
             unmount_all(self.dir)
             shutil.rmtree(self.dir, ignore_errors=True)
         for sock in sockets:  # only sockets of (ns, id) pairs that are ours

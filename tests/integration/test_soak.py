@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import harness
-
+import sanitizer_reports
 from tasks import diag, kill_and_remove, start_detached, unique, wait_for
 from tasks import report
 from test_resilience import (assert_clean, children, cmdline, our_shims, shim_pid_of)
@@ -101,7 +101,8 @@ def test_many_execs_into_one_container(cd, capsys, tmp_path, direct):
         assert not list(bundle.glob("exec-*")), list(bundle.glob("exec-*"))
         assert fds1 == fds0, f"shim fds {fds0} -> {fds1}: {sorted(os.listdir(f'/proc/{shim}/fd'))}"
         growth = mem1["Rss"] - mem0["Rss"]
-        assert growth < RSS_GROWTH_LIMIT_KB, f"shim Rss grew {growth} kB over {EXECS} execs"
+        if not sanitizer_reports.ACTIVE:  # measured on the normal build (scripts/test.sh)
+            assert growth < RSS_GROWTH_LIMIT_KB, f"shim Rss grew {growth} kB over {EXECS} execs"
     finally:
         kill_and_remove(cd, cid, expect_status=137)
     assert_clean(cd)

@@ -3,13 +3,16 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 
 #include "reactor/child_reaper.h"
 #include "reactor/command.h"
 #include "reactor/deadline.h"
+#include "reactor/path_appearance_watch.h"
 #include "reactor/reactor.h"
 #include "reactor/task.h"
 
@@ -142,6 +145,47 @@ TEST_F(ReactorTest, RemoveInsideCallbackIsSafe) {
   EXPECT_EQ(reactor_->watched_fds(), 1u);  // only the reaper's signalfd is left
   close(fds[0]);
   close(fds[1]);
+}
+
+// Turns the loop until nothing is ready (the watch reads its inotify events on a turn).
+void settle(Reactor& r) {
+  r.call_after(std::chrono::milliseconds(5), [&r] { r.stop(); });
+  (void)r.run();
+}
+
+TEST_F(ReactorTest, PathAppearanceWatchFollowsFoldersThatComeAndGo) {
+  char tmpl[] = "/tmp/path-watch-XXXXXX";
+  std::string top = ::mkdtemp(tmpl);
+  std::string dir = top + "/a";
+  std::string path = dir + "/sock";
+  int changes = 0;
+  auto watch = PathAppearanceWatch::create(*reactor_, path, [&] { ++changes; });
+  ASSERT_TRUE(watch.ok()) << watch.error().message();
+  EXPECT_EQ((*watch)->watched_dir(), top);  // a/ is missing: its parent is watched
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  settle(*reactor_);
+  EXPECT_EQ((*watch)->watched_dir(), dir);
+  EXPECT_EQ(changes, 1);
+  // Other names in the folder are no news.
+  ::close(::open((dir + "/other").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+  settle(*reactor_);
+  EXPECT_EQ(changes, 1);
+  ::close(::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+  settle(*reactor_);
+  EXPECT_EQ(changes, 2);
+  // The folder goes: the watch climbs back up, and comes down again when it returns.
+  ASSERT_EQ(std::system(("rm -rf " + dir).c_str()), 0);
+  settle(*reactor_);
+  EXPECT_EQ((*watch)->watched_dir(), top);
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  settle(*reactor_);
+  EXPECT_EQ((*watch)->watched_dir(), dir);
+  int before = changes;
+  ::close(::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+  settle(*reactor_);
+  EXPECT_EQ(changes, before + 1);
+  watch->reset();
+  (void)std::system(("rm -rf " + top).c_str());
 }
 
 }  // namespace
