@@ -65,6 +65,7 @@ Copier::~Copier() {
 void Copier::hold_reader(UniqueFd hold) {
   reader_hold_ = std::move(hold);
   if (!reader_hold_) return;
+  client_deadline_ = std::chrono::steady_clock::now() + kReaderHoldLimit;
   hold_timer_ = reactor_.call_after(kReaderHoldLimit, [this] {
     hold_timer_ = 0;
     release_reader_hold(/*force=*/true);
@@ -78,6 +79,7 @@ void Copier::release_reader_hold(bool force) {
     int unread = 0;
     if (!dst_ || ::ioctl(dst_.get(), FIONREAD, &unread) != 0) return;
     if (static_cast<uint64_t>(unread) >= copied_) return;
+    client_seen_ = true;
   }
   reader_hold_.reset();
   if (hold_timer_ != 0) reactor_.cancel(hold_timer_);
@@ -245,12 +247,23 @@ void Copier::at_eof() {
   linger_timer_ = 0;
   struct stat st;
   if (linger_ && dst_ && ::fstat(dst_.get(), &st) == 0 && S_ISFIFO(st.st_mode)) {
-    int unread = 0;
+    // Nothing more is written, so no EPIPE to fear: our own reader goes, and a fifo with no
+    // reader left shows POLLERR to its writer.
+    release_reader_hold(/*force=*/true);
     pollfd p{dst_.get(), POLLOUT, 0};
-    bool reader_gone = ::poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
-    if (!reader_gone && ::ioctl(dst_.get(), FIONREAD, &unread) == 0 && unread > 0) {
-      // Nothing signals "pipe empty" to a writer, so look again shortly; this only runs once
-      // the output has ended, and drained()'s deadline bounds a client that stopped reading.
+    bool no_reader = ::poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+    if (!no_reader) client_seen_ = true;
+    int unread = 0;
+    bool unread_left = !no_reader && ::ioctl(dst_.get(), FIONREAD, &unread) == 0 && unread > 0;
+    // A client not seen yet still has to open its side (containerd's client does that from a
+    // goroutine, late): closing our writer first would leave that blocking open waiting for
+    // a writer forever, even for an output without a byte. It gets until the hold's limit.
+    bool client_pending =
+        no_reader && !client_seen_ && std::chrono::steady_clock::now() < client_deadline_;
+    if (unread_left || client_pending) {
+      // Nothing signals "pipe empty" or "a reader opened" to a writer, so look again shortly;
+      // this only runs once the output has ended, and drained()'s deadline bounds a client
+      // that stopped reading.
       linger_timer_ = reactor_.call_after(kLingerPoll, [this, alive = alive_] {
         if (*alive) at_eof();
       });

@@ -41,7 +41,10 @@ class Copier {
   // reader was not there yet (containerd's client opens it from a goroutine, late). It is
   // kept, so what is written waits in the fifo rather than failing EPIPE, until someone else
   // is seen reading (the fifo holds less than was written), the output ends and has been read,
-  // or kReaderHoldLimit passes: then a vanished client shows as EPIPE again.
+  // or kReaderHoldLimit passes: then a vanished client shows as EPIPE again. An output that
+  // ends before the client opened its side (even one without a byte) keeps the fifo's write
+  // side open until the client is there, within the same limit: a reader that opens a fifo
+  // after its last writer closed waits for the next writer, forever.
   void hold_reader(UniqueFd hold);
   static constexpr std::chrono::milliseconds kReaderHoldLimit{2000};
 
@@ -74,6 +77,10 @@ class Copier {
   UniqueFd dst_;
   UniqueFd reader_hold_;
   Reactor::TimerId hold_timer_ = 0;
+  // With a reader hold: whether the client's reader has shown itself, and until when an
+  // output that ended waits for it to.
+  bool client_seen_ = false;
+  std::chrono::steady_clock::time_point client_deadline_{};
   DoneCallback on_done_;
   bool use_splice_ = true;
   bool batch_small_reads_ = true;

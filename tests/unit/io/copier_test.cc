@@ -3,9 +3,11 @@
 #include "io/copier.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -129,6 +131,34 @@ TEST(Copier, OutputWaitsForALateClient) {
   }));
   EXPECT_EQ(out, "early\n");
   EXPECT_EQ(fifo.copier->discarded(), 0u);
+}
+
+// /bin/true run through the sandbox's control socket can be over in a few ms, before
+// containerd's client has opened its side: that open must still find a writer, and EOF.
+TEST(Copier, AnEmptyOutputWaitsForALateClient) {
+  Loop loop;
+  LateClientFifo fifo(loop);
+  ::close(fifo.writer);  // the process is done, without a byte, before the client opened
+  loop.run_until([] { return false; }, std::chrono::milliseconds(100));
+  EXPECT_FALSE(fifo.done);
+  // containerd's client opens for reading without O_NONBLOCK, which returns only while a
+  // writer is open; the test opens non-blocking so that a missing writer fails, not hangs:
+  // then the first read is EOF rather than "nothing yet".
+  auto t0 = std::chrono::steady_clock::now();
+  UniqueFd client(::open(fifo.path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  ASSERT_TRUE(client.valid());
+  char byte;
+  EXPECT_EQ(::read(client.get(), &byte, 1), -1) << "no writer left for the client";
+  EXPECT_EQ(errno, EAGAIN);
+  std::string out;
+  bool eof = false;
+  EXPECT_TRUE(loop.run_until([&] {
+    eof = eof || read_available(client.get(), out);
+    return fifo.done && eof;
+  }));
+  EXPECT_EQ(out, "");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, Copier::kReaderHoldLimit / 2)
+      << "once the client is there, the end of the output is not held back";
 }
 
 TEST(Copier, AClientThatNeverComesIsGivenUpOn) {
