@@ -111,6 +111,14 @@ class ProbedPods:
                 "containerd": cpu_time.threads_cpu_ns(self.env.containerd.proc.pid),
                 "node": cpu_time.node_busy_ns()}
 
+    def idle_window(self, seconds):
+        """What the same parts use with no probe at all: the baseline under each window
+        (an idle sandbox is not free, and containerd has its own timers)."""
+        before = self.meters()
+        time.sleep(seconds)
+        after = self.meters()
+        return {"cpu": {k: after[k] - before[k] for k in before}, "seconds": seconds}
+
     def probe_window(self, seconds, period=1.0):
         """Every pod probed every `period` s for `seconds` s (ExecSync `/bin/true`, 1 s
         timeout as a kubelet's default probe), their starts spread over the period.

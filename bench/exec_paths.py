@@ -128,6 +128,10 @@ class ExecBench:
             time.sleep(2)  # the pods settle before the first window
             out = {g.handler: {"label": g.label, "pods": len(g.pods), "windows": []}
                    for g in groups}
+            idle_s = self.size["window_s"] / 3
+            log(f"probes: {idle_s:.0f} s without probes, the baseline")
+            for g in groups:
+                out[g.handler]["idle"] = g.idle_window(idle_s)
             for w in range(self.size["windows"]):
                 order = groups if w % 2 == 0 else groups[::-1]
                 for g in order:

@@ -118,6 +118,14 @@ def probes_part(r):
         rows.append([x["label"], x["pods"], f"{seconds:.0f} s", f"{len(ok)} / {failed}",
                      spread(ok), share("shims"), share("shims_self"), share("sandboxes"),
                      share("containerd"), share("node")])
+        idle = x.get("idle")
+        if idle:
+            def core(k):
+                return f"{100 * idle['cpu'][k] / 1e9 / idle['seconds']:.1f}%"
+
+            rows.append([f"the same pods, no probes ({idle['seconds']:.0f} s before them)",
+                         "", "", "", "", *(core(k) for k in (
+                             "shims", "shims_self", "sandboxes", "containerd", "node"))])
     return table(["exec path", "pods", "probed for", "probes ok / failed",
                   "ExecSync ms: median (p95; min–max)", "shims + helpers: % of a core "
                   "(ms per probe)", "of it the shims themselves", "sandboxes", "containerd",
