@@ -138,7 +138,9 @@ class ProbedPods:
                                                         timeout=1), timeout=10)
                     err = None if r.exit_code == 0 else f"exit {r.exit_code}"
                 except Exception as e:  # noqa: BLE001 - a failed probe is a result
-                    err = str(e)[:300]
+                    err = (f"{cid[:12]} at {time.strftime('%H:%M:%S')} after "
+                           f"{time.monotonic() - s:.1f} s: "
+                           f"{getattr(e, 'details', lambda: str(e))() or e}")[:300]
                 with lock:
                     (failures.append(err) if err else
                      latencies.append(round((time.monotonic() - s) * 1000, 2)))

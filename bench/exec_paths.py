@@ -150,6 +150,17 @@ class ExecBench:
             p.close()
 
 
+def failed_anything(results):
+    """True when any exec, probe or Stats call of the run failed."""
+    def walk(x):
+        if isinstance(x, dict):
+            return bool(x.get("failures")) or any(walk(v) for v in x.values())
+        if isinstance(x, list):
+            return any(walk(v) for v in x)
+        return False
+    return walk(results)
+
+
 def versions(shim):
     out = run.output_line
     return {"shim_version": out([str(shim), "-v"], 3),
@@ -169,6 +180,8 @@ def parse_args(argv):
                    help=f"some parts only ({', '.join(PARTS)}); repeat or comma-separate")
     p.add_argument("--results", type=Path, default=BENCH / "results", help="output folder")
     p.add_argument("--no-write", action="store_true", help="print only")
+    p.add_argument("--artifacts", type=Path, default=Path("/tmp/exec-bench-artifacts"),
+                   help="where containerd's log and the bundles go when a call failed")
     a = p.parse_args(argv)
     only = [x for o in a.only for x in o.split(",") if x]
     bad = [x for x in only if x not in PARTS]
@@ -206,6 +219,9 @@ def main(argv):
                 log(f"part {part} done in {time.monotonic() - t0:.1f} s")
         finally:
             try:
+                if failed_anything(results) and a.artifacts:
+                    log(f"a call failed: containerd's log and the bundles into "
+                        f"{env.save_artifacts(a.artifacts)}")
                 if bench:
                     bench.close()
                 _remove_everything(env)
