@@ -137,7 +137,8 @@ class ExecBench:
                 for g in order:
                     log(f"probes: window {w + 1}/{self.size['windows']}, {g.label}, "
                         f"{self.size['window_s']} s")
-                    out[g.handler]["windows"].append(g.probe_window(self.size["window_s"]))
+                    out[g.handler]["windows"].append(
+                        g.probe_window(self.size["window_s"], period=self.a.probe_period))
             return out
         finally:
             for g in groups:
@@ -180,6 +181,10 @@ def parse_args(argv):
                    help=f"some parts only ({', '.join(PARTS)}); repeat or comma-separate")
     p.add_argument("--results", type=Path, default=BENCH / "results", help="output folder")
     p.add_argument("--no-write", action="store_true", help="print only")
+    p.add_argument("--probe-period", type=float, default=1.0, metavar="S",
+                   help="seconds between two probes of a pod (default 1, a kubelet's)")
+    p.add_argument("--render", type=Path, metavar="JSON",
+                   help="only rewrite the markdown beside an exec.json from it")
     p.add_argument("--artifacts", type=Path, default=Path("/tmp/exec-bench-artifacts"),
                    help="where containerd's log and the bundles go when a call failed")
     a = p.parse_args(argv)
@@ -193,12 +198,18 @@ def parse_args(argv):
 
 def main(argv):
     a = parse_args(argv)
+    if a.render:
+        data = json.loads(a.render.read_text())
+        a.render.with_suffix(".md").write_text(
+            exec_report.markdown(data["results"], data["meta"]) + "\n")
+        return 0
     shim = Path(os.environ.get("SHIM_BINARY") or DEFAULT_SHIM).resolve()
     if not shim.is_file():
         sys.exit(f"shim binary not found: {shim} (build it, or set SHIM_BINARY)")
     size = SIZES["quick" if a.quick else "full"]
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "quick": a.quick, "parts": a.parts, "size": size, "shim": str(shim),
+            "probe_period_s": a.probe_period,
             "build_type": os.environ.get("BENCH_BUILD_TYPE", "build type not given"),
             **versions(shim), "loadavg_start": run.loadavg()}
     t_start = time.monotonic()

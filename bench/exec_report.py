@@ -174,13 +174,45 @@ def markdown(results, meta):
         out += ["## Stats per call", "", stats_part(results["stats"]), ""]
     if "probes" in results:
         s = meta["size"]
-        out += [f"## Exec probes: ExecSync `/bin/true` every second on every pod, "
+        every = meta.get("probe_period_s", 1.0)
+        every = "every second" if every == 1.0 else f"every {every:g} s"
+        out += [f"## Exec probes: ExecSync `/bin/true` {every} on every pod, "
                 f"{s['windows']} × {s['window_s']} s per path, windows alternating", "",
                 probes_part(results["probes"]), ""]
+    failed = failures(results)
+    if failed:
+        out += ["## Failures", "", *[f"- {f}" for f in failed], ""]
     out += ["## How", "", *[f"- {n}" for n in notes(meta)]]
     if meta["leftovers"]:
         out += ["", "## Left behind after the run", "", *[f"- {x}" for x in meta["leftovers"]]]
     return "\n".join(out)
+
+
+def one_line(text, limit=240):
+    return " ".join(str(text).split())[:limit]
+
+
+def failures(results):
+    """One line per part and path that had failed calls: how many, and the first."""
+    out = []
+    for key, x in results.get("latency", {}).items():
+        if x["failures"]:
+            out.append(f"`ctr task exec`, {x['label']}: {len(x['failures'])} failed, first: "
+                       f"{one_line(x['failures'][0])}")
+    for key, x in results.get("running", {}).items():
+        if x["failures"]:
+            out.append(f"`ctr task exec -d`, {x['label']}: {len(x['failures'])} failed, first: "
+                       f"{one_line(x['failures'][0])}")
+    for key, x in results.get("stats", {}).items():
+        if x["failures"]:
+            out.append(f"{STATS_LABEL[key]}: {len(x['failures'])} failed, first: "
+                       f"{one_line(x['failures'][0])}")
+    for x in results.get("probes", {}).values():
+        fs = [f for w in x["windows"] for f in w["failures"]]
+        if fs:
+            out.append(f"probes, {x['label']}: {len(fs)} failed: "
+                       + "; ".join(one_line(f) for f in fs[:5]))
+    return out
 
 
 def notes(meta):
