@@ -66,9 +66,6 @@ class CpuCgroup:
     def cpu_ns(self):
         return cgroup_cpu_ns(self.dir)
 
-    def members(self):
-        return [int(x) for x in _read(self.dir / "cgroup.procs").split()]
-
     def remove(self):
         """rmdir; a process still inside (it should have exited) keeps it, and the
         harness's cleanup tries again."""

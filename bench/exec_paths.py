@@ -52,8 +52,8 @@ from test_pods import wait_for  # noqa: E402
 PARTS = ("latency", "running", "stats", "probes")
 DEFAULT_SHIM = REPO / "build-bench/src/shim/containerd-shim-runsc-v1"
 
-# How much of each part a run does. Measured on 2 shared cores: the full run takes about
-# 4 minutes (2 minutes of it the probe windows), --quick about 1.
+# How much of each part a run does. Measured on 2 shared cores: the full run takes under
+# 3 minutes (2 of them the probe part), --quick about 1.
 SIZES = {
     "full": {"execs": 100, "running": 20, "stats": 100, "ctr_metrics": 10, "probe_pods": 20,
              "windows": 2, "window_s": 30},
