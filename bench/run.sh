@@ -17,6 +17,11 @@ cmake --build "$BUILD_DIR" -j"$(nproc)" --target containerd-shim-runsc-v1 >&2
 
 export SHIM_BINARY="$(realpath "$BUILD_DIR")/src/shim/containerd-shim-runsc-v1"
 export BENCH_BUILD_TYPE=Release
+# --exec-paths: the exec-paths bench instead (bench/exec_paths.py, bench/README.md).
+if [[ ${1:-} == --exec-paths ]]; then
+  shift
+  exec "$PYTHON" bench/exec_paths.py --results "$RESULTS" "$@"
+fi
 "$PYTHON" bench/run.py --results "$RESULTS" "$@"
 
 # Plots of what this run measured (plot.gp skips a missing .dat; old pictures go first).
