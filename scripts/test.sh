@@ -26,9 +26,10 @@ status=0
 echo "== unit tests (ctest)"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$(nproc)" --timeout 300 || status=1
 
-# The same unit tests under AddressSanitizer and UndefinedBehaviorSanitizer, and a bounded
-# libFuzzer run over the ttrpc frame and request decoder (clang). SKIP_SANITIZERS=1 and
-# SKIP_FUZZ=1 leave them out of a quick local run.
+# The same unit tests under AddressSanitizer and UndefinedBehaviorSanitizer, and bounded
+# libFuzzer runs over the ttrpc frame and request decoders and over the server and Task
+# service themselves (fuzz_task_server; clang). SKIP_SANITIZERS=1 and SKIP_FUZZ=1 leave
+# them out of a quick local run.
 if [[ -z ${SKIP_SANITIZERS:-} ]]; then
   echo "== unit tests under ASan+UBSan"
   BUILD_DIR="$BUILD_DIR-asan" scripts/build.sh -DSHIM_SANITIZE=ON
@@ -39,7 +40,8 @@ if [[ -z ${SKIP_FUZZ:-} ]]; then
   echo "== fuzzing (bounded)"
   CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DSHIM_FUZZ=ON
-  cmake --build "$BUILD_DIR-fuzz" -j"$(nproc)" --target fuzz_ttrpc_frame fuzz_task_requests
+  cmake --build "$BUILD_DIR-fuzz" -j"$(nproc)" --target fuzz_ttrpc_frame fuzz_task_requests \
+    fuzz_task_server
   ctest --test-dir "$BUILD_DIR-fuzz" --output-on-failure -R '^fuzz_' --timeout 300 || status=1
 fi
 

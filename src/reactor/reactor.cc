@@ -121,7 +121,10 @@ Result<void> Reactor::run() {
       return errno_error("epoll_wait");
     }
     for (int i = 0; i < n; ++i) {
-      auto it = io_.find(events[i].data.u64);
+      // A copy: epoll_event is packed on x86-64, so its u64 is misaligned and find() must not
+      // bind a reference to it (UBSan's alignment check, found by fuzz_task_server).
+      uint64_t token = events[i].data.u64;
+      auto it = io_.find(token);
       if (it == io_.end()) continue;  // removed by an earlier callback in this batch
       auto entry = it->second;        // keeps the callback alive while it runs
       entry->callback(events[i].events);

@@ -47,6 +47,9 @@ class Reactor {
   void stop() { running_ = false; }
 
   size_t watched_fds() const { return io_.size(); }
+  // Timers not yet run or cancelled: the fuzzer's teardown runs the loop until none is left,
+  // so no coroutine stays parked on one when the reactor goes.
+  size_t pending_timers() const { return timers_.size(); }
 
  private:
   explicit Reactor(UniqueFd epoll) : epoll_(std::move(epoll)) {}

@@ -426,8 +426,9 @@ Task<Result<task::DeleteResponse>> TaskService::remove_init(std::shared_ptr<Cont
   (void)init.apply(ProcessEvent::kDelete);
   containers_.erase(c->id);
   co_await discard(c);
-  if (never_ran && !init.exit && !c->joins_sandbox) {
+  if (never_ran && !init.exit && !c->joins_sandbox && init.host_pid > 0) {
     // Force-deleting a created sandbox kills it: give the reaper a moment for its status.
+    // (A restore not yet started has no sandbox, hence no exit to wait for.)
     co_await wait_with_deadline(ctx_.reactor, init.exit_published, 2000ms);
   }
   // A Wait on what will never exit now (no sandbox was ever made: a restore not yet started;
