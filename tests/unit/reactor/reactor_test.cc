@@ -13,6 +13,7 @@
 #include "reactor/command.h"
 #include "reactor/deadline.h"
 #include "reactor/path_appearance_watch.h"
+#include "common/run_task.h"
 #include "reactor/reactor.h"
 #include "reactor/task.h"
 
@@ -30,23 +31,12 @@ class ReactorTest : public ::testing::Test {
   }
   // Runs the loop until `task` completes (or a safety timeout fires).
   void run(Task<void> task) {
-    done_ = false;
-    spawn(finish(std::move(task)));
-    auto guard = reactor_->call_after(20s, [this] { reactor_->stop(); });
-    if (!done_) (void)reactor_->run();
-    reactor_->cancel(guard);
-    ASSERT_TRUE(done_) << "task did not finish";
-  }
-  Task<void> finish(Task<void> task) {
-    co_await std::move(task);
-    done_ = true;
-    reactor_->stop();
+    ASSERT_TRUE(testing::run_task(*reactor_, std::move(task))) << "task did not finish";
   }
 
   std::unique_ptr<Reactor> reactor_;
   std::unique_ptr<ChildReaper> reaper_;
   std::unique_ptr<CommandRunner> runner_;
-  bool done_ = false;
 };
 
 Task<void> exit_code_of(CommandRunner& runner, std::vector<std::string> argv, int& code,

@@ -16,6 +16,7 @@
 #include "github.com/containerd/containerd/pkg/runtimeoptions/v1/api.pb.h"
 #include "reactor/child_reaper.h"
 #include "reactor/command.h"
+#include "common/run_task.h"
 #include "reactor/reactor.h"
 #include "service/task_service.h"
 
@@ -64,17 +65,7 @@ class DeleteTest : public ::testing::Test {
 
   // Runs the loop until `task` completes (or a safety timeout fires).
   void run(Task<void> task) {
-    done_ = false;
-    spawn(finish(std::move(task)));
-    auto guard = reactor_->call_after(20s, [this] { reactor_->stop(); });
-    if (!done_) (void)reactor_->run();
-    reactor_->cancel(guard);
-    ASSERT_TRUE(done_) << "task did not finish";
-  }
-  Task<void> finish(Task<void> task) {
-    co_await std::move(task);
-    done_ = true;
-    reactor_->stop();
+    ASSERT_TRUE(testing::run_task(*reactor_, std::move(task))) << "task did not finish";
   }
 
   std::string dir_, toml_;
@@ -83,7 +74,6 @@ class DeleteTest : public ::testing::Test {
   std::unique_ptr<CommandRunner> runner_;
   std::unique_ptr<events::EventPublisher> publisher_;
   std::unique_ptr<TaskService> service_;
-  bool done_ = false;
 };
 
 struct Outcome {
